@@ -1,0 +1,23 @@
+# syntax=docker/dockerfile:1
+# Multi-stage build of apps/example-service. Build: docker build -t example-service .
+
+FROM node:20.20-bookworm-slim AS build
+WORKDIR /src
+COPY package.json package-lock.json turbo.json tsconfig.base.json ./
+COPY packages ./packages
+COPY apps ./apps
+RUN npm ci --no-audit --no-fund \
+ && npx turbo run build --filter=@plinth/example-service... \
+ && npm prune --omit=dev --no-audit --no-fund
+
+FROM node:20.20-bookworm-slim
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=build --chown=node:node /src/package.json ./
+COPY --from=build --chown=node:node /src/node_modules ./node_modules
+COPY --from=build --chown=node:node /src/packages ./packages
+COPY --from=build --chown=node:node /src/apps/example-service ./apps/example-service
+USER node
+EXPOSE 3000
+# Exec form: node is PID 1 and receives SIGTERM itself; plinth handles it (no shell in between).
+CMD ["node", "apps/example-service/dist/main.js"]

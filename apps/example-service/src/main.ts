@@ -1,0 +1,3 @@
+import { createExampleApp } from './app.js';
+
+await createExampleApp().run();

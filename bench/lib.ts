@@ -1,0 +1,37 @@
+/** Small statistics helpers shared by the benchmarks. */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+export function spread(values: readonly number[]): string {
+  return `${Math.min(...values).toFixed(1)}–${Math.max(...values).toFixed(1)}`;
+}
+
+export interface Row {
+  readonly case: string;
+  readonly subject: string;
+  readonly samples: readonly number[];
+  readonly unit: string;
+  /** Median of the baseline this row is compared against. */
+  readonly baseline?: number;
+}
+
+/** Prints a Markdown table: median, spread and ratio to the baseline. */
+export function printTable(title: string, rows: readonly Row[]): void {
+  console.log(`\n### ${title}\n`);
+  console.log('| case | subject | median | spread (min–max) | ratio to baseline |');
+  console.log('|---|---|---|---|---|');
+  for (const row of rows) {
+    const m = median(row.samples);
+    const ratio = row.baseline === undefined ? 'baseline' : `${(m / row.baseline).toFixed(3)}×`;
+    console.log(`| ${row.case} | ${row.subject} | ${m.toFixed(1)} ${row.unit} | ${spread(row.samples)} | ${ratio} |`);
+  }
+}
+
+/** A benchmark side that errors must fail the run, never pass as a fast result. */
+export function failLoudly(error: unknown): never {
+  console.error(error);
+  process.exit(1);
+}

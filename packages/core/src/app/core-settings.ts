@@ -1,0 +1,63 @@
+import { setting } from '../config/setting.js';
+import { LOG_LEVELS } from '../logging/logger.js';
+
+/** On Kubernetes, give endpoints time to drop this pod before it stops listening. */
+const ON_KUBERNETES = process.env['KUBERNETES_SERVICE_HOST'] !== undefined;
+
+/** Settings every app has, read from `{APP}_{SETTING}`. */
+export const coreSettings = {
+  logLevel: setting.oneOf(LOG_LEVELS, { doc: 'Log level', default: 'info' }),
+  shutdownDelay: setting.duration({
+    doc: 'How long to keep serving after SIGTERM with readiness at 503, so load balancers stop routing here (ms; default 5000 on Kubernetes, else 0)',
+    default: ON_KUBERNETES ? 5000 : 0,
+  }),
+  shutdownTimeout: setting.duration({
+    doc: 'Hard deadline for the whole shutdown; past it the process exits 1 (ms). Keep it below terminationGracePeriodSeconds',
+    default: 25_000,
+  }),
+  shutdownDrainTimeout: setting.duration({
+    doc: 'How long in-flight HTTP requests may take to finish once the servers stop listening; then their connections are closed (ms)',
+    default: 10_000,
+  }),
+  healthPort: setting.portOrZero({
+    doc: 'Port of the dedicated health and metrics server that `run()` opens before startup (0 turns it off)',
+    default: 8081,
+  }),
+  healthPath: setting.string({ doc: 'Route prefix of the health endpoints', default: '/health' }),
+  healthDetails: setting.oneOf(['never', 'always'], {
+    doc: 'Whether /health shows failure details (error messages) to unauthenticated callers',
+    default: 'never',
+  }),
+  healthToken: setting.string({
+    doc: 'A bearer token that unlocks failure details on /health (Authorization: Bearer <token>)',
+    sensitive: true,
+  }),
+  healthCacheTtl: setting.duration({ doc: 'How long a health check result is reused by later probes (ms)', default: 1000 }),
+  healthInterval: setting.duration({
+    doc: 'How often checks also run in the background while probes are served, so logs and metrics follow dependencies (ms; 0 turns it off)',
+    default: 10_000,
+  }),
+  metricsPath: setting.string({ doc: 'Path of the Prometheus metrics endpoint (empty turns it off)', default: '/metrics' }),
+} as const;
+
+export type CoreSettingKey = keyof typeof coreSettings;
+
+/** Settings each plugin instance has besides its own, read from `{APP}_{PREFIX}_{SETTING}`. */
+export function pluginLifecycleSettings(defaults: {
+  critical: boolean;
+  startTimeout: number;
+  onStartTimeout: number;
+  stopTimeout: number;
+  healthTimeout: number;
+}) {
+  return {
+    critical: setting.boolean({
+      doc: 'Critical: startup fails and readiness drops when it is down. Non-critical: the app runs degraded',
+      default: defaults.critical,
+    }),
+    startTimeout: setting.duration({ doc: 'Deadline of preStart (connect, verify, migrate), retries included (ms)', default: defaults.startTimeout }),
+    onStartTimeout: setting.duration({ doc: 'Deadline of onStart (ms)', default: defaults.onStartTimeout }),
+    stopTimeout: setting.duration({ doc: 'Deadline of onStop (ms)', default: defaults.stopTimeout }),
+    healthTimeout: setting.duration({ doc: 'Timeout of one health check (ms)', default: defaults.healthTimeout }),
+  } as const;
+}

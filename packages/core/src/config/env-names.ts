@@ -1,0 +1,24 @@
+/** `user-service` → `USER_SERVICE`; `primary_db` → `PRIMARY_DB`; `poolMax` → `POOL_MAX`. */
+export function toEnvSegment(name: string): string {
+  return name
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .replace(/[^A-Za-z0-9]+/g, '_')
+    .replace(/^_+|_+$/g, '')
+    .toUpperCase();
+}
+
+export function envName(...segments: string[]): string {
+  return segments.map(toEnvSegment).join('_');
+}
+
+/** Plugin prefixes are lower snake case so env names and log fields read the same everywhere. */
+export const PREFIX_PATTERN = /^[a-z][a-z0-9_]*$/;
+
+/**
+ * Kubernetes injects `{SERVICE}_SERVICE_HOST`, `{SERVICE}_PORT_80_TCP…` for every Service
+ * in the namespace; a Service named like the app would otherwise look like a typo.
+ */
+export function isKubernetesServiceLink(appPrefix: string, name: string): boolean {
+  const rest = name.slice(appPrefix.length + 1);
+  return /^(SERVICE_HOST|SERVICE_PORT(_[A-Z0-9_]+)?|PORT(_\d+_(TCP|UDP|SCTP)(_(PROTO|PORT|ADDR))?)?)$/.test(rest);
+}

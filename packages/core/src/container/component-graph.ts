@@ -1,0 +1,154 @@
+import { closest } from 'fastest-levenshtein';
+import { GraphValidationError } from '../errors.js';
+import { PREFIX_PATTERN } from '../config/env-names.js';
+import {
+  describeToken,
+  injectionPointsOf,
+  serviceOptionsOf,
+  type InjectionPoint,
+  type InjectionToken,
+} from '../internal/injection-metadata.js';
+import type { PluginDeclaration } from '../plugin/define-plugin.js';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- user classes take any constructor arguments
+export type ServiceClass = new (...args: any[]) => object;
+
+export type ComponentNode =
+  | { readonly kind: 'plugin'; readonly id: string; readonly dependsOn: readonly string[]; readonly plugin: PluginDeclaration }
+  | {
+      readonly kind: 'service';
+      readonly id: string;
+      readonly dependsOn: readonly string[];
+      readonly serviceClass: ServiceClass;
+      readonly injections: readonly InjectionPoint[];
+    };
+
+/**
+ * Validates the declared plugins and services and orders them so that every component
+ * comes after what it injects. Ties keep declaration order (plugins, then services), so
+ * the order is the same on every run. Throws before any plugin is built.
+ */
+export function buildComponentGraph(
+  plugins: readonly PluginDeclaration[],
+  services: readonly ServiceClass[],
+  builtInTokens: readonly InjectionToken[],
+): ComponentNode[] {
+  const byPrefix = new Map<string, PluginDeclaration>();
+  for (const plugin of plugins) {
+    if (!PREFIX_PATTERN.test(plugin.prefix)) {
+      throw new GraphValidationError(
+        'INVALID_PREFIX',
+        `${plugin.type} plugin prefix "${plugin.prefix}" is invalid: use lower snake case such as "primary_db"`,
+      );
+    }
+    const existing = byPrefix.get(plugin.prefix);
+    if (existing) {
+      throw new GraphValidationError(
+        'DUPLICATE_PREFIX',
+        `Two plugins are declared with prefix "${plugin.prefix}" (${existing.type} and ${plugin.type}); each instance needs its own prefix`,
+      );
+    }
+    byPrefix.set(plugin.prefix, plugin);
+  }
+
+  const serviceIds = new Map<ServiceClass, string>();
+  for (const service of services) {
+    if (serviceOptionsOf(service) === undefined) {
+      throw new GraphValidationError('NOT_A_SERVICE', `${service.name} is listed in services but has no @Service() decorator`);
+    }
+    let id = service.name || 'AnonymousService';
+    for (let n = 2; [...serviceIds.values()].includes(id) || byPrefix.has(id); n++) id = `${service.name}#${n}`;
+    serviceIds.set(service, id);
+  }
+
+  const nodes = new Map<string, ComponentNode>();
+  for (const plugin of plugins) {
+    const dependsOn = plugin.common.dependsOn ?? [];
+    for (const prefix of dependsOn) {
+      if (!byPrefix.has(prefix)) {
+        throw new GraphValidationError(
+          'UNKNOWN_PLUGIN',
+          `${plugin.type} plugin "${plugin.prefix}" depends on plugin "${prefix}", which no plugin declares${suggest(prefix, [...byPrefix.keys()])}`,
+        );
+      }
+    }
+    nodes.set(plugin.prefix, { kind: 'plugin', id: plugin.prefix, dependsOn, plugin });
+  }
+  for (const service of services) {
+    const injections = injectionPointsOf(service);
+    checkEveryParameterIsDecorated(service, injections);
+    const dependsOn = injections.flatMap((point) => {
+      const where = `${service.name} constructor parameter ${point.index}`;
+      if (point.kind === 'plugin') {
+        if (!byPrefix.has(point.prefix)) {
+          const declared = [...byPrefix.keys()];
+          throw new GraphValidationError(
+            'UNKNOWN_PLUGIN',
+            `${where} injects plugin "${point.prefix}", which no plugin declares${suggest(point.prefix, declared)}; declared: ${declared.join(', ') || 'none'}`,
+          );
+        }
+        return [point.prefix];
+      }
+      if (builtInTokens.includes(point.token)) return [];
+      const dependency = typeof point.token === 'function' ? serviceIds.get(point.token as ServiceClass) : undefined;
+      if (dependency === undefined) {
+        throw new GraphValidationError(
+          'MISSING_SERVICE',
+          `${where} injects ${describeToken(point.token)}, which is not registered: add it to createApp({ services })`,
+        );
+      }
+      return [dependency];
+    });
+    const id = serviceIds.get(service) as string;
+    nodes.set(id, { kind: 'service', id, dependsOn, serviceClass: service, injections });
+  }
+  return topologicalOrder(nodes);
+}
+
+function suggest(name: string, candidates: readonly string[]): string {
+  return candidates.length ? ` (did you mean "${closest(name, [...candidates])}"?)` : '';
+}
+
+function checkEveryParameterIsDecorated(service: ServiceClass, injections: readonly InjectionPoint[]): void {
+  for (let index = 0; index < service.length; index++) {
+    if (!injections.some((point) => point.index === index)) {
+      throw new GraphValidationError(
+        'MISSING_INJECTION',
+        `${service.name} constructor parameter ${index} has no injection token: add @InjectPlugin('prefix') or @Inject(Token)`,
+      );
+    }
+  }
+}
+
+function topologicalOrder(nodes: ReadonlyMap<string, ComponentNode>): ComponentNode[] {
+  const ordered: ComponentNode[] = [];
+  const done = new Set<string>();
+  const path: string[] = [];
+  const visit = (id: string): void => {
+    if (done.has(id)) return;
+    const cycleStart = path.indexOf(id);
+    if (cycleStart >= 0) {
+      const cycle = [...path.slice(cycleStart), id];
+      throw new GraphValidationError('DEPENDENCY_CYCLE', `Dependency cycle: ${describeCycle(cycle, nodes)}`);
+    }
+    const node = nodes.get(id) as ComponentNode;
+    path.push(id);
+    for (const dependency of node.dependsOn) visit(dependency);
+    path.pop();
+    done.add(id);
+    ordered.push(node);
+  };
+  for (const id of nodes.keys()) visit(id);
+  return ordered;
+}
+
+function describeCycle(cycle: readonly string[], nodes: ReadonlyMap<string, ComponentNode>): string {
+  const steps = cycle.slice(0, -1).map((id, i) => {
+    const node = nodes.get(id);
+    const next = cycle[i + 1] as string;
+    const point = node?.kind === 'service' ? node.injections.find((p) => p.kind === 'token' && describeToken(p.token) === next.replace(/#\d+$/, '')) : undefined;
+    if (node?.kind === 'plugin') return `${id} (dependsOn ${next})`;
+    return `${id} (constructor parameter ${point?.index ?? '?'} injects ${next})`;
+  });
+  return `${steps.join(' → ')} → ${cycle[cycle.length - 1]}`;
+}

@@ -1,0 +1,41 @@
+import { performance } from 'node:perf_hooks';
+import { describeComponent, type LifecycleComponent } from '../lifecycle/component.js';
+import { withDeadline } from '../lifecycle/deadline.js';
+import type { CheckResult } from './health-report.js';
+
+/** Components that report health: those with a `healthCheck` hook, and every plugin (through its availability). */
+export function hasHealth(component: LifecycleComponent): boolean {
+  return component.instance.healthCheck !== undefined || component.availability !== undefined;
+}
+
+/**
+ * Runs one component's check. A plugin that has marked itself unavailable is down without
+ * being asked. The check gets a signal that aborts at its timeout, and a check that ignores
+ * the signal is reported down at the timeout all the same: a probe never hangs on it.
+ */
+export async function runHealthCheck(component: LifecycleComponent): Promise<CheckResult> {
+  const started = performance.now();
+  const result = (error?: unknown): CheckResult => ({
+    status: error === undefined ? 'up' : 'down',
+    critical: component.critical,
+    latencyMs: Math.round((performance.now() - started) * 10) / 10,
+    ...(error === undefined ? {} : { error: component.redact(messageOf(error)) }),
+  });
+  const { availability, instance } = component;
+  if (availability && !availability.available) return result(`unavailable: ${availability.reason ?? 'unknown reason'}`);
+  if (!instance.healthCheck) return result();
+  try {
+    await withDeadline((signal) => instance.healthCheck?.({ signal }), {
+      timeoutMs: component.timeouts.health,
+      component: describeComponent(component),
+      phase: 'healthCheck',
+    });
+    return result();
+  } catch (error) {
+    return result(error ?? 'check failed');
+  }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message || error.name : String(error);
+}

@@ -1,0 +1,354 @@
+import { performance } from 'node:perf_hooks';
+import { handleAll, retry, type ExponentialBackoff } from 'cockatiel';
+import { HookTimeoutError, StartupAbortedError, StartupError } from '../errors.js';
+import { exponentialBackoff } from './backoff.js';
+import { describeComponent, type LifecycleComponent } from './component.js';
+import { raceAbort, withDeadline } from './deadline.js';
+import type { LifecycleEvent, LifecycleOutcome, LifecyclePhase } from './events.js';
+import type { HookContext } from './hooks.js';
+
+export interface BackoffOptions {
+  /** First delay in ms; later ones grow exponentially, with decorrelated jitter. */
+  readonly initialDelayMs: number;
+  readonly maxDelayMs: number;
+}
+
+export interface OrchestratorOptions {
+  /** Aborts when shutdown begins; background recovery and `ctx.appSignal` follow it. */
+  readonly appSignal: AbortSignal;
+  readonly emit: (event: LifecycleEvent) => void;
+  /** Between attempts of a critical preStart. */
+  readonly retryBackoff: BackoffOptions;
+  /** Between background reconnects of a degraded non-critical plugin. */
+  readonly recoveryBackoff: BackoffOptions;
+}
+
+export interface StopReport {
+  readonly clean: boolean;
+  /** Components whose onStop failed or outlived its deadline. */
+  readonly failures: readonly { readonly component: string; readonly error: string }[];
+}
+
+type HookName = 'preStart' | 'onStart' | 'onStop';
+
+/**
+ * Drives components through preStart → onStart → onStop. Each component's hook starts as
+ * soon as the same hook of everything it depends on has finished, so startup takes as long
+ * as the longest dependency chain. onStop runs in exact reverse: a component stops after
+ * everything that depends on it has stopped.
+ */
+export class Orchestrator {
+  readonly #components: readonly LifecycleComponent[];
+  readonly #dependents: ReadonlyMap<string, readonly string[]>;
+  readonly #options: OrchestratorOptions;
+  readonly #preStarted = new Set<string>();
+  readonly #onStarted = new Set<string>();
+  readonly #recoveries = new Set<Promise<void>>();
+  #onStartPhaseDone = false;
+  #stopping: Promise<StopReport> | undefined;
+
+  constructor(components: readonly LifecycleComponent[], options: OrchestratorOptions) {
+    this.#components = components;
+    this.#options = options;
+    const dependents = new Map<string, string[]>(components.map((c) => [c.id, []]));
+    for (const component of components) {
+      for (const dependency of component.dependsOn) dependents.get(dependency)?.push(component.id);
+    }
+    this.#dependents = dependents;
+  }
+
+  /** Components that finished preStart (and so will get onStop). */
+  get started(): ReadonlySet<string> {
+    return this.#preStarted;
+  }
+
+  /**
+   * Runs preStart then onStart. On a critical failure, or when `abort` fires, rolls back
+   * (onStop for everything whose preStart succeeded) and rejects.
+   */
+  async start(abort: AbortSignal): Promise<void> {
+    try {
+      await this.#runPhase('preStart', abort);
+      await this.#runPhase('onStart', abort);
+      this.#onStartPhaseDone = true;
+      await this.#startRecoveredLatecomers();
+    } catch (error) {
+      await this.stop();
+      throw error;
+    }
+  }
+
+  /** Stops every started component in reverse dependency order. Idempotent. */
+  stop(): Promise<StopReport> {
+    this.#stopping ??= this.#stopAll();
+    return this.#stopping;
+  }
+
+  async #runPhase(hook: 'preStart' | 'onStart', abort: AbortSignal): Promise<void> {
+    const phaseAbort = new AbortController();
+    const onAbort = (): void => phaseAbort.abort(new StartupAbortedError(String(abort.reason ?? 'stop requested')));
+    if (abort.aborted) onAbort();
+    else abort.addEventListener('abort', onAbort, { once: true });
+    let firstFailure: unknown;
+
+    const done = new Map<string, Promise<boolean>>();
+    for (const component of this.#components) {
+      const dependencies = component.dependsOn.map((id) => done.get(id) as Promise<boolean>);
+      done.set(
+        component.id,
+        Promise.all(dependencies).then(async (ready) => {
+          if (phaseAbort.signal.aborted || ready.includes(false)) {
+            this.#emit(component, hook, 'skipped', 1, performance.now());
+            return false;
+          }
+          // A degraded plugin gets its onStart once it recovers; dependents go ahead meanwhile.
+          if (hook === 'onStart' && !this.#preStarted.has(component.id)) return true;
+          try {
+            if (hook === 'preStart') await this.#preStart(component, phaseAbort.signal);
+            else await this.#runOnce(component, 'onStart', phaseAbort.signal);
+            return true;
+          } catch (error) {
+            if (hook === 'preStart' && !component.critical && !(error instanceof StartupAbortedError)) {
+              this.#degrade(component, error);
+              return true;
+            }
+            firstFailure ??= error;
+            phaseAbort.abort(error);
+            return false;
+          }
+        }),
+      );
+    }
+    await Promise.all(done.values());
+    abort.removeEventListener('abort', onAbort);
+    if (firstFailure !== undefined) throw firstFailure;
+    if (phaseAbort.signal.aborted) throw phaseAbort.signal.reason;
+  }
+
+  async #preStart(component: LifecycleComponent, phaseSignal: AbortSignal): Promise<void> {
+    if (!component.retryPreStart || !component.critical) {
+      await this.#runOnce(component, 'preStart', phaseSignal);
+      this.#markStarted(component);
+      return;
+    }
+    const started = performance.now();
+    const timeout = new AbortController();
+    const timer = setTimeout(
+      () => timeout.abort(new HookTimeoutError(describeComponent(component), 'preStart', component.timeouts.preStart)),
+      component.timeouts.preStart,
+    );
+    const deadline = AbortSignal.any([phaseSignal, timeout.signal]);
+    let attempts = 0;
+    let lastError: unknown;
+    const policy = retry(handleAll, { maxAttempts: Number.MAX_SAFE_INTEGER, backoff: this.#backoff(this.#options.retryBackoff) });
+    try {
+      await policy.execute(async () => {
+        attempts += 1;
+        const attemptStart = performance.now();
+        this.#emit(component, 'preStart', 'begin', attempts, attemptStart);
+        try {
+          await raceAbort(Promise.resolve().then(() => this.#call(component, 'preStart', deadline, attempts)), deadline);
+        } catch (error) {
+          // A hung attempt cut off by the deadline: the previous attempt's cause says more.
+          lastError = deadline.aborted && lastError !== undefined ? lastError : error;
+          if (!deadline.aborted) this.#emit(component, 'preStart', 'retrying', attempts, attemptStart, error);
+          throw error;
+        }
+        this.#emit(component, 'preStart', 'succeeded', attempts, attemptStart);
+      }, deadline);
+    } catch (error) {
+      if (phaseSignal.aborted) {
+        this.#emit(component, 'preStart', 'skipped', attempts, started, phaseSignal.reason);
+        throw phaseSignal.reason;
+      }
+      const timedOut = timeout.signal.aborted;
+      const cause = lastError ?? error;
+      this.#emit(component, 'preStart', timedOut ? 'timedOut' : 'failed', attempts, started, cause);
+      throw this.#startupError(component, 'preStart', attempts, started, cause, timedOut);
+    } finally {
+      clearTimeout(timer);
+    }
+    this.#markStarted(component);
+  }
+
+  #markStarted(component: LifecycleComponent): void {
+    this.#preStarted.add(component.id);
+    component.availability?.markAvailable();
+  }
+
+  /** One attempt of one hook, bounded by its deadline. */
+  async #runOnce(component: LifecycleComponent, hook: HookName, parent?: AbortSignal): Promise<void> {
+    const started = performance.now();
+    this.#emit(component, hook, 'begin', 1, started);
+    try {
+      await withDeadline((signal) => this.#call(component, hook, signal, 1), {
+        timeoutMs: component.timeouts[hook],
+        component: describeComponent(component),
+        phase: hook,
+        ...(parent ? { parent } : {}),
+      });
+    } catch (error) {
+      if (parent?.aborted && !(error instanceof HookTimeoutError)) {
+        this.#emit(component, hook, 'skipped', 1, started, error);
+        throw error;
+      }
+      this.#emit(component, hook, error instanceof HookTimeoutError ? 'timedOut' : 'failed', 1, started, error);
+      throw hook === 'onStop' ? error : this.#startupError(component, hook, 1, started, error, error instanceof HookTimeoutError);
+    }
+    this.#emit(component, hook, 'succeeded', 1, started);
+    if (hook === 'onStart') this.#onStarted.add(component.id);
+  }
+
+  #call(component: LifecycleComponent, hook: HookName, signal: AbortSignal, attempt: number): Promise<void> | void {
+    const ctx: HookContext = { signal, appSignal: this.#options.appSignal, attempt };
+    return component.instance[hook]?.(ctx);
+  }
+
+  #degrade(component: LifecycleComponent, error: unknown): void {
+    this.#emit(component, 'preStart', 'degraded', 1, performance.now(), error);
+    component.availability?.markUnavailable(component.redact(messageOf(error)));
+    const recovery = this.#recover(component).finally(() => this.#recoveries.delete(recovery));
+    this.#recoveries.add(recovery);
+  }
+
+  /** Retries a degraded plugin's preStart in the background until it succeeds or shutdown begins. */
+  async #recover(component: LifecycleComponent): Promise<void> {
+    const appSignal = this.#options.appSignal;
+    const policy = retry(handleAll, { maxAttempts: Number.MAX_SAFE_INTEGER, backoff: this.#backoff(this.#options.recoveryBackoff) });
+    let attempts = 0;
+    try {
+      // The first backoff delay happens before the first retry, so wait one delay up front.
+      await delay(this.#options.recoveryBackoff.initialDelayMs, appSignal);
+      await policy.execute(async () => {
+        attempts += 1;
+        const started = performance.now();
+        this.#emit(component, 'recover', 'begin', attempts, started);
+        try {
+          await withDeadline((signal) => this.#call(component, 'preStart', signal, attempts + 1), {
+            timeoutMs: component.timeouts.preStart,
+            parent: appSignal,
+            component: describeComponent(component),
+            phase: 'preStart',
+          });
+        } catch (error) {
+          if (!appSignal.aborted) {
+            this.#emit(component, 'recover', 'retrying', attempts, started, error);
+            component.availability?.markUnavailable(component.redact(messageOf(error)));
+          }
+          throw error;
+        }
+        this.#emit(component, 'recover', 'succeeded', attempts, started);
+      }, appSignal);
+    } catch {
+      return; // shutdown began before it recovered; nothing was acquired, so nothing to stop
+    }
+    this.#markStarted(component);
+    if (this.#onStartPhaseDone && !appSignal.aborted) await this.#startLate(component);
+  }
+
+  async #startRecoveredLatecomers(): Promise<void> {
+    const late = this.#components.filter((c) => this.#preStarted.has(c.id) && !this.#onStarted.has(c.id));
+    await Promise.all(late.map((component) => this.#startLate(component)));
+  }
+
+  /** onStart for a plugin that recovered after the onStart phase; a failure degrades it again. */
+  async #startLate(component: LifecycleComponent): Promise<void> {
+    if (this.#onStarted.has(component.id)) return;
+    try {
+      await this.#runOnce(component, 'onStart', this.#options.appSignal);
+    } catch (error) {
+      component.availability?.markUnavailable(component.redact(messageOf(error)));
+    }
+  }
+
+  async #stopAll(): Promise<StopReport> {
+    await Promise.allSettled([...this.#recoveries]);
+    const failures: { component: string; error: string }[] = [];
+    const done = new Map<string, Promise<void>>();
+    for (const component of [...this.#components].reverse()) {
+      const dependents = (this.#dependents.get(component.id) ?? []).map((id) => done.get(id) as Promise<void>);
+      done.set(
+        component.id,
+        Promise.all(dependents).then(async () => {
+          if (!this.#preStarted.has(component.id)) return;
+          try {
+            await this.#runOnce(component, 'onStop');
+          } catch (error) {
+            failures.push({ component: component.id, error: component.redact(messageOf(error)) });
+          } finally {
+            this.#preStarted.delete(component.id);
+            component.availability?.markUnavailable('stopped');
+          }
+        }),
+      );
+    }
+    await Promise.all(done.values());
+    return { clean: failures.length === 0, failures };
+  }
+
+  #backoff(options: BackoffOptions): ExponentialBackoff<unknown> {
+    return exponentialBackoff(options);
+  }
+
+  #startupError(
+    component: LifecycleComponent,
+    phase: HookName,
+    attempts: number,
+    started: number,
+    cause: unknown,
+    timedOut: boolean,
+  ): StartupError {
+    const elapsed = Math.round(performance.now() - started);
+    const what = describeComponent(component);
+    const tries = `${attempts} attempt${attempts === 1 ? '' : 's'}`;
+    const reason = component.redact(messageOf(cause));
+    const message = timedOut
+      ? `${what} ${phase} did not succeed within its ${component.timeouts[phase]} ms deadline (${tries}, ${elapsed} ms): ${reason}`
+      : `${what} ${phase} failed (${tries}, ${elapsed} ms): ${reason}`;
+    return new StartupError(message, component.id, phase, attempts);
+  }
+
+  #emit(
+    component: LifecycleComponent,
+    phase: LifecyclePhase,
+    outcome: LifecycleOutcome,
+    attempt: number,
+    startedAt: number,
+    error?: unknown,
+  ): void {
+    const now = performance.now();
+    this.#options.emit({
+      component: component.id,
+      kind: component.kind,
+      pluginType: component.pluginType,
+      phase,
+      outcome,
+      attempt,
+      at: outcome === 'begin' ? startedAt : now,
+      durationMs: outcome === 'begin' ? undefined : now - startedAt,
+      error: error === undefined ? undefined : component.redact(messageOf(error)),
+    });
+  }
+}
+
+function messageOf(error: unknown): string {
+  if (error instanceof AggregateError && error.errors.length > 0) {
+    return error.errors.map(messageOf).join('; ');
+  }
+  return error instanceof Error ? error.message || error.name : String(error);
+}
+
+function delay(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason as Error);
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        reject(signal.reason as Error);
+      },
+      { once: true },
+    );
+  });
+}

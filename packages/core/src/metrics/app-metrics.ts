@@ -1,0 +1,125 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { HealthMonitor } from '../health/health-monitor.js';
+import { isReady } from '../health/health-report.js';
+import type { LifecycleComponent } from '../lifecycle/component.js';
+import type { AppState } from '../lifecycle/events.js';
+import type { LifecycleTimings } from './lifecycle-timings.js';
+
+export interface MetricsSource {
+  readonly state: AppState;
+  /** Throws before the app is initialized. */
+  components(): readonly LifecycleComponent[];
+  readonly health: HealthMonitor;
+  readonly timings: LifecycleTimings;
+}
+
+const STATES: readonly AppState[] = ['created', 'starting', 'ready', 'degraded', 'draining', 'stopped', 'failed'];
+
+/**
+ * A registry of the app's own (not prom-client's global one, so several apps can live in
+ * one process): lifecycle state, readiness, checks, phase durations, and Node's default
+ * process metrics. Values are read when Prometheus scrapes; a scrape while the app serves
+ * runs the checks (through the monitor's shared, cached run).
+ */
+export function createAppMetrics(source: MetricsSource): Registry {
+  const registry = new Registry();
+  const registers = [registry];
+  collectDefaultMetrics({ register: registry });
+
+  new Gauge({
+    name: 'plinth_app_state',
+    help: 'Lifecycle state of the app: 1 for the current state, 0 for the others',
+    labelNames: ['state'],
+    registers,
+    collect() {
+      for (const state of STATES) this.set({ state }, state === source.state ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'plinth_app_ready',
+    help: 'Whether /health/ready answers 200 (1) or 503 (0)',
+    registers,
+    async collect() {
+      const report = await source.health.report();
+      this.set(isReady(report.status) ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'plinth_app_startup_duration_seconds',
+    help: 'Time from starting to ready (or degraded)',
+    registers,
+    collect() {
+      this.reset();
+      const seconds = source.timings.startupSeconds;
+      if (seconds !== undefined) this.set(seconds);
+    },
+  });
+  new Gauge({
+    name: 'plinth_health_check_up',
+    help: 'Latest result of each health check: 1 up, 0 down',
+    labelNames: ['check', 'critical'],
+    registers,
+    async collect() {
+      this.reset();
+      const checks = await source.health.checks();
+      for (const [check, result] of Object.entries(checks)) {
+        this.set({ check, critical: String(result.critical) }, result.status === 'up' ? 1 : 0);
+      }
+    },
+  });
+  const latency = new Histogram({
+    name: 'plinth_health_check_duration_seconds',
+    help: 'How long health checks take (a check cut off at its timeout counts its timeout)',
+    labelNames: ['check'],
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers,
+    async collect() {
+      // A scrape may be what runs the checks: let that run be observed before it is read.
+      await source.health.checks();
+    },
+  });
+  source.health.onResults((results) => {
+    for (const [check, result] of Object.entries(results)) latency.observe({ check }, result.latencyMs / 1000);
+  });
+  new Gauge({
+    name: 'plinth_component_phase_duration_seconds',
+    help: 'How long the latest run of each lifecycle phase of each component took, retries included',
+    labelNames: ['component', 'kind', 'phase'],
+    registers,
+    collect() {
+      this.reset();
+      for (const t of source.timings.phases()) this.set({ component: t.component, kind: t.kind, phase: t.phase }, t.seconds);
+    },
+  });
+  new Counter({
+    name: 'plinth_component_phase_total',
+    help: 'Lifecycle phases that ended, by outcome (succeeded, failed, timedOut, skipped, degraded)',
+    labelNames: ['component', 'phase', 'outcome'],
+    registers,
+    collect() {
+      this.reset();
+      for (const o of source.timings.outcomes()) this.inc({ component: o.component, phase: o.phase, outcome: o.outcome }, o.count);
+    },
+  });
+  new Gauge({
+    name: 'plinth_plugin_available',
+    help: 'Whether each plugin is available (1) or marked unavailable (0)',
+    labelNames: ['plugin', 'type'],
+    registers,
+    collect() {
+      this.reset();
+      for (const c of initializedComponents(source)) {
+        if (c.availability) this.set({ plugin: c.id, type: c.pluginType ?? 'unknown' }, c.availability.available ? 1 : 0);
+      }
+    },
+  });
+  return registry;
+}
+
+function initializedComponents(source: MetricsSource): readonly LifecycleComponent[] {
+  try {
+    return source.components();
+  } catch {
+    return [];
+  }
+}

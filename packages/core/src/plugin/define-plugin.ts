@@ -1,0 +1,107 @@
+import type { Logger } from 'pino';
+import type { ConfigOf, SettingsSchema } from '../config/setting.js';
+import type { PluginAvailability } from './plugin-availability.js';
+
+/** What a plugin's `create` receives. Building an instance must do no I/O. */
+export interface PluginContext<TConfig, TOptions> {
+  readonly appName: string;
+  readonly type: string;
+  readonly prefix: string;
+  /** Resolved settings: schema default < code option < env. */
+  readonly config: TConfig;
+  /** Code-only options of the plugin (schema, topology…), without the common ones. */
+  readonly options: TOptions;
+  /** Logs with `plugin` and `prefix` on every line. */
+  readonly logger: Logger;
+  /** Mark outages and recoveries; guard API calls with `assertAvailable()`. */
+  readonly availability: PluginAvailability;
+  /** Replaces every sensitive setting's value in `text` (and URL passwords) with `<redacted>`. */
+  redact(text: string): string;
+}
+
+/** What a plugin author implements. The instance may implement PreStart/OnStart/OnStop/HealthCheck. */
+export interface PluginDefinition<S extends SettingsSchema, TInstance extends object, TOptions extends object> {
+  /** The plugin type, e.g. `postgres`. */
+  readonly type: string;
+  /** Default policy: critical plugins fail startup, non-critical ones degrade. */
+  readonly critical: boolean;
+  /** Settings read from `{APP}_{PREFIX}_{SETTING}`. */
+  readonly settings: S;
+  create(ctx: PluginContext<ConfigOf<S>, TOptions>): TInstance;
+  /** Optional: checks code options at declaration time, before any I/O. */
+  validateOptions?(options: TOptions): void;
+}
+
+/** Options every plugin instance accepts in code. Env overrides each of them. */
+export interface CommonPluginOptions<S extends SettingsSchema> {
+  readonly critical?: boolean;
+  /** Setting defaults for this instance; env still overrides them. */
+  readonly config?: Partial<ConfigOf<S>>;
+  /** preStart deadline in ms (default 30 000). */
+  readonly startTimeout?: number;
+  /** onStart deadline in ms (default 10 000). */
+  readonly onStartTimeout?: number;
+  /** onStop deadline in ms (default 10 000). */
+  readonly stopTimeout?: number;
+  /** Health check timeout in ms (default 1 000). */
+  readonly healthTimeout?: number;
+  /** Prefixes of plugins that must start before this one (and stop after it). */
+  readonly dependsOn?: readonly string[];
+}
+
+/** One declared plugin instance, as passed to `createApp({ plugins })`. */
+export interface PluginDeclaration<TInstance extends object = object> {
+  readonly kind: 'plugin';
+  readonly type: string;
+  readonly prefix: string;
+  readonly settings: SettingsSchema;
+  readonly common: CommonPluginOptions<SettingsSchema>;
+  readonly defaultCritical: boolean;
+  /** Builds the instance; called once by the app during init. */
+  readonly instantiate: (ctx: PluginContext<Readonly<Record<string, unknown>>, unknown>) => TInstance;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- "has no required keys"
+type OptionsArg<S extends SettingsSchema, O extends object> = {} extends O
+  ? [options?: CommonPluginOptions<S> & O]
+  : [options: CommonPluginOptions<S> & O];
+
+export type PluginFactory<S extends SettingsSchema, TInstance extends object, TOptions extends object> = (
+  prefix: string,
+  ...options: OptionsArg<S, TOptions>
+) => PluginDeclaration<TInstance>;
+
+const COMMON_KEYS = ['critical', 'config', 'startTimeout', 'onStartTimeout', 'stopTimeout', 'healthTimeout', 'dependsOn'] as const;
+
+/**
+ * Declares a plugin type and returns its factory:
+ *
+ * ```ts
+ * export const postgres = definePlugin({ type: 'postgres', critical: true, settings, create: (ctx) => new PostgresPlugin(ctx) });
+ * createApp({ name: 'user-service', plugins: [postgres('primary_db')] });
+ * ```
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- plugins without code options
+export function definePlugin<S extends SettingsSchema, TInstance extends object, TOptions extends object = {}>(
+  definition: PluginDefinition<S, TInstance, TOptions>,
+): PluginFactory<S, TInstance, TOptions> {
+  return (prefix, ...rest) => {
+    const all = (rest[0] ?? {}) as CommonPluginOptions<S> & TOptions;
+    const common: Record<string, unknown> = {};
+    const own: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(all)) {
+      ((COMMON_KEYS as readonly string[]).includes(key) ? common : own)[key] = value;
+    }
+    definition.validateOptions?.(own as TOptions);
+    return {
+      kind: 'plugin',
+      type: definition.type,
+      prefix,
+      settings: definition.settings,
+      common: common as CommonPluginOptions<SettingsSchema>,
+      defaultCritical: definition.critical,
+      instantiate: (ctx) =>
+        definition.create({ ...ctx, config: ctx.config as ConfigOf<S>, options: own as TOptions }),
+    };
+  };
+}

@@ -1,0 +1,81 @@
+import { strict as assert } from 'node:assert';
+import { performance } from 'node:perf_hooks';
+import { describe, it } from 'node:test';
+import { byMessage, logObjects, request, startServiceApp } from './fixtures/harness.js';
+
+const hungStop = {
+  FIXTURE_APP_PRIMARY_DB_HANG_STOP: 'true',
+  FIXTURE_APP_PRIMARY_DB_STOP_TIMEOUT: '60000',
+  FIXTURE_APP_LOG_LEVEL: 'debug',
+};
+
+describe('signals and the hard deadline', () => {
+  it('a second SIGTERM exits at once (code 1), saying what was still running', async () => {
+    const app = await startServiceApp({ ...hungStop, FIXTURE_APP_SHUTDOWN_TIMEOUT: '60000' });
+    try {
+      app.child.signal('SIGTERM');
+      await app.child.waitForLine(byMessage('onStop primary_db'));
+      const sent = performance.now();
+      app.child.signal('SIGTERM');
+      const exit = await app.child.exited;
+      const elapsed = performance.now() - sent;
+      assert.deepEqual(exit, { code: 1, signal: null });
+      assert.ok(elapsed < 1000, `exited ${elapsed.toFixed(0)} ms after the second signal`);
+      const line = logObjects(app.child).find((l) => l['msg'] === 'second SIGTERM: exiting now');
+      assert.ok(line, app.child.tail());
+      assert.deepEqual(line['stillRunning'], ['onStop primary_db']);
+    } finally {
+      await app.child.kill();
+    }
+  });
+
+  it('a hung onStop hits SHUTDOWN_TIMEOUT: exit 1, logging what was still running', async () => {
+    const app = await startServiceApp({ ...hungStop, FIXTURE_APP_SHUTDOWN_TIMEOUT: '1500' });
+    try {
+      const sent = performance.now();
+      app.child.signal('SIGTERM');
+      const exit = await app.child.exited;
+      const elapsed = performance.now() - sent;
+      assert.deepEqual(exit, { code: 1, signal: null });
+      assert.ok(elapsed >= 1500 && elapsed < 1500 + 1000, `exited ${elapsed.toFixed(0)} ms after SIGTERM`);
+      const line = logObjects(app.child).find((l) => /shutdown exceeded its 1500 ms budget/.test(String(l['msg'])));
+      assert.ok(line, app.child.tail());
+      assert.deepEqual(line['stillRunning'], ['onStop primary_db']);
+      assert.equal(line['level'], 60);
+      assert.ok(app.child.stdout.includes('HTTP server'), 'the HTTP server had drained before the hooks ran');
+    } finally {
+      await app.child.kill();
+    }
+  });
+});
+
+describe('crashes', () => {
+  for (const [kind, origin, message] of [
+    ['exception', 'uncaughtException', 'boom: thrown on purpose'],
+    ['rejection', 'unhandledRejection', 'boom: rejected on purpose'],
+  ] as const) {
+    it(`an ${origin} is logged with context, then the app stops gracefully and exits 1`, async () => {
+      const app = await startServiceApp({ FIXTURE_APP_LOG_LEVEL: 'debug' });
+      try {
+        await request(`${app.api}/crash?kind=${kind}`);
+        const exit = await app.child.exited;
+        assert.deepEqual(exit, { code: 1, signal: null }, app.child.tail());
+        const logs = logObjects(app.child);
+        const fatal = logs.findIndex((l) => l['origin'] === origin);
+        assert.ok(fatal >= 0, app.child.tail());
+        const line = logs[fatal]!;
+        assert.equal(line['level'], 60);
+        assert.equal(line['state'], 'ready');
+        assert.equal((line['err'] as { message: string }).message, message);
+        assert.match(String((line['err'] as { stack: string }).stack), /service-app\.ts/, 'with the stack');
+        const after = (msg: string | RegExp) => logs.findIndex((l, i) => i > fatal && (typeof msg === 'string' ? l['msg'] === msg : msg.test(String(l['msg']))));
+        assert.ok(after('state draining') > fatal, 'graceful shutdown followed');
+        assert.ok(after(/drained$/) > after('state draining'), 'the HTTP server drained');
+        assert.ok(after('onStop primary_db succeeded') > after(/drained$/), 'components stopped after the drain');
+        assert.ok(after('stopped cleanly') > fatal, 'everything stopped cleanly, and still the exit code says it crashed');
+      } finally {
+        await app.child.kill();
+      }
+    });
+  }
+});

@@ -1,0 +1,41 @@
+/** Socket-level failures: the server is unreachable or the connection dropped. */
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EPIPE',
+  // postgres.js's own codes
+  'CONNECTION_CLOSED',
+  'CONNECTION_DESTROYED',
+  'CONNECT_TIMEOUT',
+]);
+
+/** Server errors that mean "this server cannot serve you right now", not "your query is wrong". */
+const SERVER_UNAVAILABLE_CODES = new Set(['57P01', '57P02', '57P03']);
+
+/**
+ * Whether `error` (or its `cause`) says the database is unreachable, as opposed to a
+ * failed query: network errors, postgres.js connection errors, SQLSTATE class 08
+ * (connection exception) and server shutdown / not-yet-accepting codes.
+ */
+export function isConnectionError(error: unknown): boolean {
+  // drizzle wraps driver errors (DrizzleQueryError) and keeps the original as `cause`.
+  for (let current = error, depth = 0; depth < 5; current = (current as { cause?: unknown }).cause, depth++) {
+    if (current === null || typeof current !== 'object') return false;
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && (NETWORK_CODES.has(code) || code.startsWith('08') || SERVER_UNAVAILABLE_CODES.has(code))) {
+      return true;
+    }
+  }
+  return false;
+}
+
+export function messageOf(error: unknown): string {
+  if (error instanceof AggregateError && error.errors.length > 0) return error.errors.map(messageOf).join('; ');
+  return error instanceof Error ? error.message || error.name : String(error);
+}

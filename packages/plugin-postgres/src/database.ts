@@ -1,0 +1,34 @@
+import type { PgDatabase, PgQueryResultHKT, PgTransaction } from 'drizzle-orm/pg-core';
+import type { ExtractTablesWithRelations } from 'drizzle-orm';
+import type postgres from 'postgres';
+
+/** A drizzle schema: the tables (and relations) exported by the user's schema module. */
+export type DrizzleSchema = Record<string, unknown>;
+
+/**
+ * The drizzle database both drivers share: service code written against it runs on
+ * PostgreSQL (postgres.js) and on embedded PGlite alike.
+ */
+export type PostgresDatabase<TSchema extends DrizzleSchema = Record<string, never>> = PgDatabase<PgQueryResultHKT, TSchema>;
+
+/** The transaction handle `.transaction(fn)` passes to `fn`. */
+export type PostgresTransaction<TSchema extends DrizzleSchema = Record<string, never>> = PgTransaction<
+  PgQueryResultHKT,
+  TSchema,
+  ExtractTablesWithRelations<TSchema>
+>;
+
+/** Which driver an instance runs on. */
+export type PostgresDriver = 'postgres' | 'pglite';
+
+/** An open database of either driver, as the plugin drives it. */
+export interface DatabaseConnection<TSchema extends DrizzleSchema> {
+  readonly driver: PostgresDriver;
+  readonly db: PostgresDatabase<TSchema>;
+  /** The postgres.js client; undefined on PGlite. */
+  readonly sql: postgres.Sql | undefined;
+  /** Resolves when `select 1` answers; rejects otherwise, no later than `signal`. */
+  ping(signal: AbortSignal): Promise<void>;
+  /** Lets in-flight queries finish, then closes; when `signal` aborts, closes at once. */
+  close(signal: AbortSignal): Promise<void>;
+}

@@ -1,0 +1,295 @@
+import {
+  Backoff,
+  envName,
+  PlinthError,
+  PluginUnavailableError,
+  sleep,
+  type HealthCheck,
+  type HealthCheckContext,
+  type HookContext,
+  type OnStop,
+  type PluginContext,
+  type PreStart,
+} from '@plinth/core';
+import type { DrizzleConfig } from 'drizzle-orm';
+import type { PgTransactionConfig } from 'drizzle-orm/pg-core';
+import type postgres from 'postgres';
+import { isConnectionError, messageOf } from './connection-errors.js';
+import type { DatabaseConnection, DrizzleSchema, PostgresDatabase, PostgresDriver, PostgresTransaction } from './database.js';
+import { EmbeddedConnection } from './embedded-connection.js';
+import {
+  assertMigrationsFolder,
+  DEFAULT_MIGRATIONS_SCHEMA,
+  DEFAULT_MIGRATIONS_TABLE,
+  resolveMigrationsFolder,
+  type MigrationsConfig,
+} from './migrations.js';
+import { OpenError, ServerConnection } from './server-connection.js';
+import { describeTarget, resolveTarget, type PostgresConfig, type Target } from './target.js';
+
+/** Code options of `postgres(prefix, options)`, besides the common ones (`critical`, timeouts, `config`). */
+export interface PostgresOptions<TSchema extends DrizzleSchema = Record<string, never>> {
+  /** The drizzle schema (tables and relations): types `.db` and enables `db.query.<table>`. */
+  readonly schema?: TSchema;
+  /** drizzle's column name casing, e.g. `snake_case` for camelCase keys on snake_case columns. */
+  readonly casing?: 'snake_case' | 'camelCase';
+  /** Folder of drizzle-kit migrations to apply in preStart. The `MIGRATIONS` setting overrides it. */
+  readonly migrations?: string | URL;
+  /** Journal table of applied migrations (default `__drizzle_migrations`). */
+  readonly migrationsTable?: string;
+  /** Schema of the journal table (default `drizzle`). */
+  readonly migrationsSchema?: string;
+}
+
+type State = 'idle' | 'started' | 'stopping' | 'stopped';
+
+/** Pauses between recovery probes after a connection error: from 200 ms, doubling, up to 5 s, jittered. */
+const RECOVERY_BACKOFF = { initialDelayMs: 200, maxDelayMs: 5000 } as const;
+
+/**
+ * One PostgreSQL instance (`primary_db`, `analytics_db`…): a drizzle database on a
+ * postgres.js pool, or on embedded PGlite when no server is configured.
+ *
+ * Availability: when a pool connection closes, one `select 1` on the probe connection
+ * checks the server; if it fails (or a health check fails with a connection error) the
+ * instance is marked unavailable and calls fail fast with `PluginUnavailableError`. A
+ * recovery probe (`select 1`, with backoff) or the next successful health check marks it
+ * available again.
+ */
+export class PostgresPlugin<TSchema extends DrizzleSchema = Record<string, never>> implements PreStart, OnStop, HealthCheck {
+  readonly prefix: string;
+  readonly #ctx: PluginContext<PostgresConfig, PostgresOptions<TSchema>>;
+  readonly #target: Target;
+  readonly #lifetime = new AbortController();
+  #connection: DatabaseConnection<TSchema> | undefined;
+  #state: State = 'idle';
+  #recovering: Promise<void> | undefined;
+  #verifying = false;
+  #announced = false;
+
+  constructor(ctx: PluginContext<PostgresConfig, PostgresOptions<TSchema>>) {
+    this.#ctx = ctx;
+    this.prefix = ctx.prefix;
+    this.#target = resolveTarget(ctx.config);
+  }
+
+  /** `postgres` (a server, through postgres.js) or `pglite` (embedded). */
+  get driver(): PostgresDriver {
+    return this.#target.kind === 'server' ? 'postgres' : 'pglite';
+  }
+
+  /** Where the instance connects, for logs: `host:port/database`, `pglite:memory` or `pglite:<folder>`. */
+  get location(): string {
+    const target = this.#target;
+    if (target.kind === 'server') return describeTarget(target);
+    return target.dataDir === undefined ? 'pglite:memory' : `pglite:${target.dataDir}`;
+  }
+
+  /** The drizzle database, typed by the schema given in code. Throws `PluginUnavailableError` during an outage. */
+  get db(): PostgresDatabase<TSchema> {
+    return this.#usable().db;
+  }
+
+  /**
+   * The raw postgres.js client (the same pool as `.db`). Not available on embedded
+   * PGlite: use `.db` (with drizzle's `sql` template for raw SQL) to run on both.
+   */
+  get sql(): postgres.Sql {
+    if (this.#target.kind === 'embedded') {
+      throw new PlinthError(
+        `postgres "${this.prefix}" runs on embedded PGlite, which has no postgres.js client, so .sql is unavailable. ` +
+          `Set ${this.#envName('url')} or ${this.#envName('host')} to use PostgreSQL, or use .db (drizzle), which works on both`,
+      );
+    }
+    return this.#usable().sql as postgres.Sql;
+  }
+
+  /** Runs `fn` in a transaction (drizzle's `db.transaction`): committed when it resolves, rolled back when it throws. */
+  transaction<T>(fn: (tx: PostgresTransaction<TSchema>) => Promise<T>, config?: PgTransactionConfig): Promise<T> {
+    return this.db.transaction(fn, config);
+  }
+
+  async preStart({ signal }: HookContext): Promise<void> {
+    const target = this.#target;
+    const migrations = this.#migrationsConfig();
+    if (target.kind === 'embedded' && !this.#announced) {
+      this.#announced = true;
+      const where = target.dataDir === undefined ? 'in memory: data is lost when the process exits' : `data folder ${target.dataDir}`;
+      this.#ctx.logger.warn(
+        { driver: 'pglite', dataDir: target.dataDir },
+        `${this.prefix} runs on embedded PGlite (${where}); set ${this.#envName('url')} or ${this.#envName('host')} to use PostgreSQL`,
+      );
+    }
+    if (target.kind === 'server' && !this.#announced && process.env['PGTARGETSESSIONATTRS']) {
+      this.#announced = true;
+      this.#ctx.logger.warn('PGTARGETSESSIONATTRS is set: postgres.js applies it and plinth cannot override it');
+    }
+    const drizzleConfig: DrizzleConfig<TSchema> = {
+      ...(this.#ctx.options.schema ? { schema: this.#ctx.options.schema } : {}),
+      ...(this.#ctx.options.casing ? { casing: this.#ctx.options.casing } : {}),
+    };
+    try {
+      this.#connection =
+        target.kind === 'server'
+          ? await ServerConnection.open(
+              {
+                target,
+                config: this.#ctx.config,
+                applicationName: this.#ctx.appName,
+                logger: this.#ctx.logger,
+                drizzle: drizzleConfig,
+                migrations,
+                onConnectionClosed: () => this.#onConnectionClosed(),
+              },
+              signal,
+            )
+          : await EmbeddedConnection.open(
+              { dataDir: target.dataDir, logger: this.#ctx.logger, drizzle: drizzleConfig, migrations },
+              signal,
+            );
+    } catch (error) {
+      throw new Error(this.#ctx.redact(this.#describeOpenFailure(error, signal, migrations)), { cause: error });
+    }
+    this.#state = 'started';
+    this.#ctx.logger.info(
+      target.kind === 'server'
+        ? { driver: 'postgres', target: this.location, poolMax: this.#ctx.config.poolMax, ssl: target.ssl }
+        : { driver: 'pglite', target: this.location },
+      `${this.prefix} connected to ${this.location}`,
+    );
+  }
+
+  async onStop({ signal }: HookContext): Promise<void> {
+    this.#state = 'stopping';
+    this.#lifetime.abort();
+    const connection = this.#connection;
+    const started = performance.now();
+    try {
+      await connection?.close(signal);
+    } catch (error) {
+      this.#ctx.logger.warn({ error: this.#ctx.redact(messageOf(error)) }, 'closed connections before in-flight queries finished');
+      throw error;
+    } finally {
+      this.#connection = undefined;
+      this.#state = 'stopped';
+      await this.#recovering;
+    }
+    this.#ctx.logger.info(
+      { durationMs: Math.round(performance.now() - started) },
+      this.driver === 'postgres' ? 'connection pool closed' : 'embedded database closed',
+    );
+  }
+
+  async healthCheck({ signal }: HealthCheckContext): Promise<void> {
+    const connection = this.#connection;
+    if (connection === undefined || this.#state !== 'started') {
+      throw new Error(`${this.prefix} is not connected${this.#ctx.availability.reason ? ` (${this.#ctx.availability.reason})` : ''}`);
+    }
+    try {
+      await connection.ping(signal);
+    } catch (error) {
+      if (isConnectionError(error)) this.#onConnectionError(error);
+      const why = signal.aborted ? 'no answer to select 1 within the health timeout' : `select 1 failed: ${messageOf(error)}`;
+      throw new Error(this.#ctx.redact(`${this.location}: ${why}`), { cause: error });
+    }
+    this.#markRecovered();
+  }
+
+  #usable(): DatabaseConnection<TSchema> {
+    this.#ctx.availability.assertAvailable();
+    const connection = this.#connection;
+    if (connection === undefined || this.#state !== 'started') {
+      throw new PluginUnavailableError(this.#ctx.type, this.prefix, this.#state === 'idle' ? 'not started' : 'stopping');
+    }
+    return connection;
+  }
+
+  #migrationsConfig(): MigrationsConfig | undefined {
+    const folder = resolveMigrationsFolder(this.#ctx.config.migrations, this.#ctx.options.migrations);
+    if (folder === undefined) return undefined;
+    assertMigrationsFolder(folder);
+    return {
+      folder,
+      table: this.#ctx.options.migrationsTable ?? DEFAULT_MIGRATIONS_TABLE,
+      schema: this.#ctx.options.migrationsSchema ?? DEFAULT_MIGRATIONS_SCHEMA,
+    };
+  }
+
+  #describeOpenFailure(error: unknown, signal: AbortSignal, migrations: MigrationsConfig | undefined): string {
+    const step = error instanceof OpenError ? error.step : 'connect';
+    const cause = error instanceof OpenError ? error.cause : error;
+    const target = this.#target;
+    if (step === 'migrate') {
+      const why = signal.aborted ? 'did not finish before the preStart deadline' : `failed: ${messageOf(cause)}`;
+      return `migrations from ${migrations?.folder ?? '?'} on ${this.location} ${why}`;
+    }
+    if (target.kind === 'embedded') {
+      const why = signal.aborted ? 'did not open before the preStart deadline' : `failed to open: ${messageOf(cause)}`;
+      return `embedded PGlite (${this.location}) ${why}`;
+    }
+    const who = `PostgreSQL at ${this.location} as user "${target.user}"`;
+    return signal.aborted ? `${who} did not answer before the preStart deadline` : `cannot connect to ${who}: ${messageOf(cause)}`;
+  }
+
+  /**
+   * A pool connection closed: a dropped server, or just an idle timeout. One `select 1`
+   * on the probe connection tells them apart; if it fails, the instance is unavailable.
+   */
+  #onConnectionClosed(): void {
+    const connection = this.#connection;
+    if (this.#state !== 'started' || !this.#ctx.availability.available || connection === undefined || this.#verifying) return;
+    this.#verifying = true;
+    connection
+      .ping(AbortSignal.any([this.#lifetime.signal, AbortSignal.timeout(this.#ctx.config.connectTimeout)]))
+      .then(() => this.#ctx.logger.debug({ target: this.location }, 'a pool connection closed; the server still answers'))
+      .catch((error: unknown) => {
+        if (!this.#lifetime.signal.aborted) this.#onConnectionError(error);
+      })
+      .finally(() => {
+        this.#verifying = false;
+      });
+  }
+
+  #onConnectionError(error: unknown): void {
+    const availability = this.#ctx.availability;
+    if (this.#state !== 'started' || !availability.available) return;
+    const reason = this.#ctx.redact(`connection to ${this.location} failed: ${messageOf(error)}`);
+    this.#ctx.logger.warn({ target: this.location }, `${this.prefix} unavailable: ${reason}`);
+    availability.markUnavailable(reason);
+    this.#recovering ??= this.#recover().finally(() => {
+      this.#recovering = undefined;
+    });
+  }
+
+  /** Probes with `select 1` and growing pauses until the server answers or the instance stops. */
+  async #recover(): Promise<void> {
+    const lifetime = this.#lifetime.signal;
+    const backoff = new Backoff(RECOVERY_BACKOFF);
+    while (this.#state === 'started' && !this.#ctx.availability.available) {
+      const connection = this.#connection;
+      if (connection === undefined) return;
+      try {
+        await connection.ping(AbortSignal.any([lifetime, AbortSignal.timeout(this.#ctx.config.connectTimeout)]));
+        this.#markRecovered();
+        return;
+      } catch {
+        // still down: wait and try again
+      }
+      try {
+        await sleep(backoff.next(), lifetime);
+      } catch {
+        return; // stopping
+      }
+    }
+  }
+
+  #markRecovered(): void {
+    if (this.#state !== 'started' || this.#ctx.availability.available) return;
+    this.#ctx.availability.markAvailable();
+    this.#ctx.logger.info({ target: this.location }, `${this.prefix} available again`);
+  }
+
+  #envName(key: string): string {
+    return envName(this.#ctx.appName, this.prefix, key);
+  }
+}

@@ -1,0 +1,183 @@
+import { raceAbort, type Logger } from '@plinth/core';
+import type { DrizzleConfig } from 'drizzle-orm';
+import { drizzle } from 'drizzle-orm/postgres-js';
+import { migrate } from 'drizzle-orm/postgres-js/migrator';
+import type postgres from 'postgres';
+import { createClient } from './client-options.js';
+import type { DatabaseConnection, DrizzleSchema, PostgresDatabase } from './database.js';
+import { HealthProbe } from './health-probe.js';
+import { migrationLockKey, type MigrationsConfig } from './migrations.js';
+import { noticeLogger } from './notices.js';
+import { SocketTracker } from './socket-tracker.js';
+import type { PostgresConfig, ServerTarget } from './target.js';
+
+export interface ServerConnectionOptions<TSchema extends DrizzleSchema> {
+  readonly target: ServerTarget;
+  readonly config: PostgresConfig;
+  readonly applicationName: string;
+  readonly logger: Logger;
+  readonly drizzle: DrizzleConfig<TSchema>;
+  readonly migrations: MigrationsConfig | undefined;
+  /**
+   * Called when a pool connection closes once the pool is open: the server may have
+   * gone away (or the connection idled out; the plugin checks which).
+   */
+  readonly onConnectionClosed: () => void;
+}
+
+/** Which step of opening failed, so the error says "connect" or "migrate". */
+export class OpenError extends Error {
+  constructor(
+    readonly step: 'connect' | 'migrate',
+    cause: unknown,
+  ) {
+    super(step, { cause });
+  }
+}
+
+/** A postgres.js pool with drizzle on top, verified and migrated. */
+export class ServerConnection<TSchema extends DrizzleSchema> implements DatabaseConnection<TSchema> {
+  readonly driver = 'postgres';
+  readonly db: PostgresDatabase<TSchema>;
+  readonly sql: postgres.Sql;
+  readonly #sockets: SocketTracker;
+  readonly #probe: HealthProbe;
+
+  private constructor(raw: postgres.Sql, sockets: SocketTracker, options: ServerConnectionOptions<TSchema>) {
+    this.sql = raw;
+    this.#sockets = sockets;
+    this.db = drizzle(raw, options.drizzle) as PostgresDatabase<TSchema>;
+    this.#probe = new HealthProbe({
+      target: options.target,
+      config: options.config,
+      applicationName: options.applicationName,
+      onnotice: noticeLogger(options.logger, 'debug'),
+    });
+  }
+
+  /**
+   * Opens the pool, proves it with `select 1` (postgres.js connects lazily) and applies
+   * pending migrations. On failure or abort everything opened here is closed again:
+   * the lifecycle calls onStop only after a successful preStart.
+   */
+  static async open<TSchema extends DrizzleSchema>(
+    options: ServerConnectionOptions<TSchema>,
+    signal: AbortSignal,
+  ): Promise<ServerConnection<TSchema>> {
+    const { target, config } = options;
+    const sockets = new SocketTracker();
+    let opened = false;
+    const raw = createClient({
+      target,
+      config,
+      applicationName: options.applicationName,
+      max: config.poolMax,
+      socket: sockets.connector(target.host, target.port),
+      onnotice: noticeLogger(options.logger),
+      onclose: () => {
+        if (opened) options.onConnectionClosed();
+      },
+      statementTimeoutMs: config.statementTimeout,
+    });
+    const closeNow = (): void => {
+      sockets.destroyAll('connection closed: the instance did not start');
+      raw.end({ timeout: 0 }).catch(() => undefined);
+    };
+    try {
+      await raceAbort(raw`select 1`, signal);
+    } catch (error) {
+      closeNow();
+      throw new OpenError('connect', error);
+    }
+    try {
+      if (options.migrations) await runMigrations(options, options.migrations, signal);
+    } catch (error) {
+      closeNow();
+      throw new OpenError('migrate', error);
+    }
+    opened = true;
+    return new ServerConnection(raw, sockets, options);
+  }
+
+  ping(signal: AbortSignal): Promise<void> {
+    return this.#probe.check(signal);
+  }
+
+  /**
+   * Without a timeout, `end()` lets every in-flight query finish and then closes each
+   * connection; the stop deadline (`signal`) is ours to enforce, by destroying the sockets.
+   * Done when every socket has closed: postgres.js 3.4's `end()` promise never settles
+   * once a connection was dropped with a query in flight, although nothing is left open.
+   */
+  async close(signal: AbortSignal): Promise<void> {
+    this.#probe.close();
+    const ended = this.sql.end();
+    const forceClose = (): void => this.#sockets.destroyAll('connection closed: the stop deadline passed');
+    if (signal.aborted) forceClose();
+    else signal.addEventListener('abort', forceClose, { once: true });
+    try {
+      await raceAbort(Promise.race([ended, this.#sockets.whenAllClosed()]), signal);
+    } finally {
+      signal.removeEventListener('abort', forceClose);
+    }
+  }
+}
+
+/**
+ * drizzle's migrator has no lock of its own, so replicas starting together would race.
+ * Each takes a session-level `pg_advisory_lock` on a dedicated single connection first;
+ * a connection that dies (deadline, crash) releases the lock with it.
+ */
+async function runMigrations<TSchema extends DrizzleSchema>(
+  options: ServerConnectionOptions<TSchema>,
+  migrations: MigrationsConfig,
+  signal: AbortSignal,
+): Promise<void> {
+  const sockets = new SocketTracker();
+  const sql = createClient({
+    target: options.target,
+    config: options.config,
+    applicationName: options.applicationName,
+    max: 1,
+    socket: sockets.connector(options.target.host, options.target.port),
+    // "schema already exists, skipping" on every start is not news.
+    onnotice: noticeLogger(options.logger, 'debug'),
+    statementTimeoutMs: 0,
+  });
+  const key = migrationLockKey(migrations);
+  const journal = `${quoteIdent(migrations.schema)}.${quoteIdent(migrations.table)}`;
+  try {
+    const waitStart = performance.now();
+    await raceAbort(sql`select pg_advisory_lock(${key}::bigint)`, signal);
+    const waitedMs = Math.round(performance.now() - waitStart);
+    const before = await raceAbort(countApplied(sql, journal), signal);
+    await raceAbort(
+      migrate(drizzle(sql), {
+        migrationsFolder: migrations.folder,
+        migrationsTable: migrations.table,
+        migrationsSchema: migrations.schema,
+      }),
+      signal,
+    );
+    const after = await raceAbort(countApplied(sql, journal), signal);
+    await raceAbort(sql`select pg_advisory_unlock(${key}::bigint)`, signal);
+    options.logger.info(
+      { folder: migrations.folder, applied: after - before, total: after, lockWaitMs: waitedMs },
+      after > before ? `applied ${after - before} migration(s)` : 'migrations up to date',
+    );
+  } finally {
+    if (signal.aborted) sockets.destroyAll('migration connection closed: the preStart deadline passed');
+    await sql.end({ timeout: 1 }).catch(() => undefined);
+  }
+}
+
+async function countApplied(sql: postgres.Sql, journal: string): Promise<number> {
+  const [found] = await sql<{ exists: boolean }[]>`select to_regclass(${journal}) is not null as exists`;
+  if (!found?.exists) return 0;
+  const [row] = await sql.unsafe<{ count: number }[]>(`select count(*)::int as count from ${journal}`);
+  return row?.count ?? 0;
+}
+
+function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}

@@ -1,0 +1,77 @@
+import net from 'node:net';
+
+/**
+ * Opens the sockets of a postgres.js client and remembers them, so a client can be shut
+ * at once: when a stop runs out of time, or a health probe gives up. postgres.js itself
+ * can only force-close through a timer fixed when `end()` is first called.
+ */
+export class SocketTracker {
+  readonly #sockets = new Set<net.Socket>();
+  readonly #onEmpty = new Set<() => void>();
+  #closedReason: Error | undefined;
+
+  /** Open sockets right now (connected or connecting). */
+  get size(): number {
+    return this.#sockets.size;
+  }
+
+  /**
+   * A postgres.js `socket` option. It returns a socket that is still connecting:
+   * postgres.js queues its startup message until the connection is up, and its
+   * `connect_timeout` covers the TCP connect as well as the handshake.
+   */
+  connector(host: string, port: number): () => net.Socket {
+    return () => {
+      const socket = host.startsWith('/')
+        ? net.connect({ path: `${host}/.s.PGSQL.${port}` })
+        : net.connect({ host, port });
+      // postgres.js names the target in its errors from these fields.
+      Object.assign(socket, { host, port });
+      // postgres.js listens too; this one only guarantees an error never goes unheard.
+      socket.on('error', () => {});
+      this.#sockets.add(socket);
+      socket.once('close', () => {
+        this.#sockets.delete(socket);
+        this.#notifyIfEmpty();
+      });
+      const refused = this.#closedReason;
+      // After destroyAll(), postgres.js may still reconnect a connection whose first query
+      // was pending. Fail it (once postgres.js has attached its listeners) so the query is
+      // rejected and the connection stops reconnecting.
+      if (refused) setImmediate(() => socket.destroy(refused));
+      return socket;
+    };
+  }
+
+  /**
+   * Resolves once no socket is open. Checked first after the current I/O turn, so a
+   * query that was just sent has opened its socket by then.
+   */
+  whenAllClosed(): Promise<void> {
+    return new Promise((resolve) => {
+      setImmediate(() => {
+        if (this.#sockets.size === 0) resolve();
+        else this.#onEmpty.add(resolve);
+      });
+    });
+  }
+
+  /**
+   * Destroys every socket now, and every socket opened from now on. Queries in flight
+   * or waiting for their connection fail with `reason` (an error, not a quiet close: on a
+   * quiet close postgres.js reconnects a connection that has a first query pending).
+   */
+  destroyAll(reason: string): void {
+    const error = Object.assign(new Error(reason), { code: 'CONNECTION_DESTROYED' });
+    this.#closedReason ??= error;
+    for (const socket of this.#sockets) socket.destroy(error);
+    this.#sockets.clear();
+    this.#notifyIfEmpty();
+  }
+
+  #notifyIfEmpty(): void {
+    if (this.#sockets.size > 0) return;
+    for (const resolve of this.#onEmpty) resolve();
+    this.#onEmpty.clear();
+  }
+}

@@ -1,0 +1,200 @@
+import {
+  definePlugin,
+  envName,
+  PlinthError,
+  type HealthCheck,
+  type HookContext,
+  type OnStart,
+  type OnStop,
+  type PluginContext,
+  type PreStart,
+  type ConfigOf,
+} from '@plinth/core';
+import { AmqpDriver } from './amqp/amqp-driver.js';
+import { connectionTarget, hasBroker } from './amqp/connect-options.js';
+import type { BackoffOptions } from '@plinth/core';
+import type { BrokerDriver } from './driver.js';
+import { EmbeddedDriver } from './embedded/embedded-driver.js';
+import { RabbitMqConfigError } from './errors.js';
+import { encodeMessage, type MessageHandler, type PublishOptions, type PublishReceipt } from './message.js';
+import { rabbitmqSettings } from './settings.js';
+import { emptyStats, type RabbitMqStats } from './stats.js';
+import { SubscriptionRunner, type SubscribeOptions, type Subscription } from './subscription.js';
+import { DEFAULT_DEAD_LETTER_EXCHANGE, resolveTopology, validateTopology, type TopologyDeclaration } from './topology.js';
+
+/** Code-only options of a RabbitMQ instance. */
+export interface RabbitMqOptions {
+  /** Exchanges, queues and bindings declared on connect and after every reconnect. */
+  readonly topology?: TopologyDeclaration;
+}
+
+export type RabbitMqConfig = ConfigOf<typeof rabbitmqSettings>;
+
+type Phase = 'created' | 'ready' | 'started' | 'stopping' | 'stopped';
+
+/**
+ * A RabbitMQ connection (or the in-process broker) with confirmed publishing and
+ * graceful consumers. Inject it with `@InjectPlugin('<prefix>')`.
+ */
+export class RabbitMqPlugin implements PreStart, OnStart, OnStop, HealthCheck {
+  readonly prefix: string;
+  /** True when no broker is configured and the in-process broker is used. */
+  readonly embedded: boolean;
+  readonly #ctx: PluginContext<RabbitMqConfig, RabbitMqOptions>;
+  readonly #driver: BrokerDriver;
+  readonly #subscriptions = new Set<SubscriptionRunner<unknown>>();
+  readonly #deadLetterExchange: string;
+  readonly #stats = emptyStats();
+  #phase: Phase = 'created';
+  #announced = false;
+
+  constructor(ctx: PluginContext<RabbitMqConfig, RabbitMqOptions>) {
+    this.#ctx = ctx;
+    this.prefix = ctx.prefix;
+    const { config, options, logger } = ctx;
+    const topology = resolveTopology(options.topology);
+    this.#deadLetterExchange = options.topology?.deadLetterExchange ?? DEFAULT_DEAD_LETTER_EXCHANGE;
+    const backoff: BackoffOptions = { initialDelayMs: Math.max(1, config.reconnectDelay), maxDelayMs: Math.max(config.reconnectDelay, config.reconnectMaxDelay) };
+    this.embedded = !hasBroker(config);
+    this.#driver = this.embedded
+      ? new EmbeddedDriver(topology, backoff, logger)
+      : new AmqpDriver({
+          target: connectionTarget(config, `${ctx.appName}:${ctx.prefix}`),
+          topology,
+          backoff,
+          connectTimeoutMs: config.connectTimeout,
+          logger,
+          availability: ctx.availability,
+          redact: ctx.redact,
+          stats: this.#stats,
+        });
+  }
+
+  /** Counters since creation: confirms, rejections, re-sends, handled, retried, dead-lettered. */
+  get stats(): Readonly<RabbitMqStats> {
+    return { ...this.#stats };
+  }
+
+  /** `host:port` of the broker, or `in-process broker`. */
+  get target(): string {
+    return this.#driver.target;
+  }
+
+  /** Connects, declares the topology, opens the confirm channel. */
+  async preStart(ctx: HookContext): Promise<void> {
+    if (this.embedded && !this.#announced) {
+      this.#announced = true;
+      const env = envName(this.#ctx.appName, this.prefix);
+      this.#ctx.logger.warn(
+        `rabbitmq "${this.prefix}": no broker configured, using the in-process broker (single process, messages kept in memory only); set ${env}_URL or ${env}_HOST to use RabbitMQ`,
+      );
+    }
+    try {
+      await this.#driver.open(ctx.signal);
+    } catch (error) {
+      // The driver closed whatever this attempt opened; a retry starts from scratch.
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new Error(this.#ctx.redact(`rabbitmq "${this.prefix}" at ${this.target}: ${reason}`), { cause: error });
+    }
+    this.#phase = 'ready';
+  }
+
+  /** Starts the consumers registered so far. */
+  onStart(): void {
+    this.#phase = 'started';
+    for (const subscription of this.#subscriptions) subscription.start(this.#driver);
+  }
+
+  /**
+   * Cancels consumers, waits for handlers in flight to finish and settle their messages,
+   * waits for outstanding confirms (all bounded by the stop deadline), then closes the
+   * channels and the connection.
+   */
+  async onStop(ctx: HookContext): Promise<void> {
+    this.#phase = 'stopping';
+    const subscriptions = [...this.#subscriptions];
+    await Promise.all(subscriptions.map((s) => s.drain(ctx.signal)));
+    await this.#driver.settle(ctx.signal);
+    await Promise.all(subscriptions.map((s) => s.close()));
+    await this.#driver.close();
+    this.#phase = 'stopped';
+  }
+
+  /** Up when the connection, the publish channel and every consumer channel are open. */
+  async healthCheck(): Promise<void> {
+    this.#driver.check();
+  }
+
+  /**
+   * Publishes `body` (JSON, or a Buffer as is) and resolves once the broker confirmed it.
+   * Rejects with a `PublishError`: nacked, unroutable (`mandatory`, the default), unknown
+   * exchange, not confirmed within PUBLISH_TIMEOUT (waiting for a reconnect included),
+   * or the plugin stopped. Never drops a message silently.
+   */
+  async publish(exchange: string, routingKey: string, body: unknown, options: PublishOptions = {}): Promise<PublishReceipt> {
+    if (this.#phase === 'created' || this.#phase === 'stopped') this.#ctx.availability.assertAvailable();
+    const { content, properties } = encodeMessage(body, options);
+    try {
+      await this.#driver.publish({
+        exchange,
+        routingKey,
+        content,
+        properties,
+        mandatory: options.mandatory ?? true,
+        timeoutMs: options.timeout ?? this.#ctx.config.publishTimeout,
+      });
+    } catch (error) {
+      this.#stats.rejected += 1;
+      throw error;
+    }
+    this.#stats.confirmed += 1;
+    return { messageId: properties.messageId };
+  }
+
+  /** Publishes straight to a queue (through the default exchange). */
+  sendToQueue(queue: string, body: unknown, options: PublishOptions = {}): Promise<PublishReceipt> {
+    return this.publish('', queue, body, options);
+  }
+
+  /**
+   * Runs `handler` for each message of `queue`. Registered before start, it begins
+   * consuming in onStart; after start, at once. Resolve to ack; throw to retry, up to
+   * `maxAttempts`, then the message is dead-lettered.
+   */
+  subscribe<T = unknown>(queue: string, handler: MessageHandler<T>, options: SubscribeOptions<T> = {}): Subscription {
+    if (this.#phase === 'stopping' || this.#phase === 'stopped') {
+      throw new PlinthError(`rabbitmq "${this.prefix}" is stopping: cannot subscribe to "${queue}"`);
+    }
+    if (options.maxAttempts !== undefined && !(Number.isSafeInteger(options.maxAttempts) && options.maxAttempts >= 1)) {
+      throw new RabbitMqConfigError(`subscribe("${queue}"): maxAttempts must be a whole number of at least 1`);
+    }
+    if (options.prefetch !== undefined && !(Number.isSafeInteger(options.prefetch) && options.prefetch >= 1)) {
+      throw new RabbitMqConfigError(`subscribe("${queue}"): prefetch must be a whole number of at least 1`);
+    }
+    const subscription = new SubscriptionRunner<T>(queue, handler, options, {
+      publish: (message) => this.#driver.publish(message),
+      publishTimeoutMs: this.#ctx.config.publishTimeout,
+      deadLetterExchange: this.#deadLetterExchange,
+      prefetch: this.#ctx.config.prefetch,
+      logger: this.#ctx.logger.child({ queue }),
+      stats: this.#stats,
+      onCancelled: (s) => this.#subscriptions.delete(s),
+    });
+    this.#subscriptions.add(subscription as SubscriptionRunner<unknown>);
+    if (this.#phase === 'started') subscription.start(this.#driver);
+    return subscription;
+  }
+}
+
+/**
+ * Declares a RabbitMQ instance: `rabbitmq('events', { topology })`. Critical by default.
+ * Settings come from `{APP}_{PREFIX}_URL` or `_HOST`, `_PORT`, `_USER`, `_PASSWORD`, …;
+ * with neither URL nor HOST set, the in-process broker is used.
+ */
+export const rabbitmq = definePlugin<typeof rabbitmqSettings, RabbitMqPlugin, RabbitMqOptions>({
+  type: 'rabbitmq',
+  critical: true,
+  settings: rabbitmqSettings,
+  validateOptions: (options) => validateTopology(options.topology),
+  create: (ctx) => new RabbitMqPlugin(ctx),
+});

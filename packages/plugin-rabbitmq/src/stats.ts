@@ -1,0 +1,21 @@
+/** Counters of one plugin instance since it was created. */
+export interface RabbitMqStats {
+  /** `publish` calls the broker confirmed. */
+  confirmed: number;
+  /** `publish` calls that rejected, whatever the reason. */
+  rejected: number;
+  /** Messages written again because their channel closed before the confirm (each may arrive twice). */
+  resent: number;
+  /** Deliveries whose handler succeeded (acked). */
+  handled: number;
+  /** Handler failures answered with a retry copy. */
+  retried: number;
+  /** Messages sent to the dead-letter exchange. */
+  deadLettered: number;
+  /** Deliveries returned to the queue unsettled (shutdown, failed re-publish). */
+  requeued: number;
+}
+
+export function emptyStats(): RabbitMqStats {
+  return { confirmed: 0, rejected: 0, resent: 0, handled: 0, retried: 0, deadLettered: 0, requeued: 0 };
+}

@@ -1,0 +1,43 @@
+import { PluginUnavailableError } from '@plinth/core';
+import {
+  ClientClosedError,
+  ClientOfflineError,
+  ConnectionTimeoutError,
+  DisconnectsClientError,
+  ReconnectStrategyError,
+  SocketClosedUnexpectedlyError,
+  SocketTimeoutError,
+  TimeoutError,
+} from 'redis';
+import { OperationTimeoutError } from './with-timeout.js';
+
+/**
+ * Errors that mean "Redis cannot be reached right now" rather than "Redis refused this
+ * command": they become PluginUnavailableError so callers handle one type.
+ */
+export function isConnectionError(error: unknown): boolean {
+  return (
+    error instanceof ClientClosedError ||
+    error instanceof ClientOfflineError ||
+    error instanceof DisconnectsClientError ||
+    error instanceof SocketClosedUnexpectedlyError ||
+    error instanceof ConnectionTimeoutError ||
+    error instanceof SocketTimeoutError ||
+    error instanceof ReconnectStrategyError ||
+    error instanceof TimeoutError ||
+    error instanceof OperationTimeoutError ||
+    (error instanceof Error && 'code' in error && typeof error.code === 'string' && /^E[A-Z]+$/.test(error.code))
+  );
+}
+
+/** A PluginUnavailableError that keeps the driver error as its `cause`. */
+export function unavailableError(pluginType: string, prefix: string, reason: string, cause?: unknown): PluginUnavailableError {
+  const error = new PluginUnavailableError(pluginType, prefix, reason);
+  if (cause !== undefined) error.cause = cause;
+  return error;
+}
+
+export function messageOf(error: unknown): string {
+  if (error instanceof AggregateError && error.errors.length > 0) return error.errors.map(messageOf).join('; ');
+  return error instanceof Error ? error.message || error.name : String(error);
+}

@@ -1,0 +1,163 @@
+import {
+  envName,
+  PlinthError,
+  type HealthCheck,
+  type HealthCheckContext,
+  type HookContext,
+  type OnStop,
+  type PluginAvailability,
+  type PluginContext,
+  type PreStart,
+} from '@plinth/core';
+import type { BackoffOptions } from '@plinth/core';
+
+/** Reconnect pacing when the code gives none. */
+const DEFAULT_RECONNECT_BACKOFF: BackoffOptions = { initialDelayMs: 100, maxDelayMs: 3000 };
+import { CacheFacade, type Cache } from './cache.js';
+import type { CacheStore } from './cache-store.js';
+import { jsonCodec, type CacheCodec } from './codec.js';
+import { unavailableError } from './errors.js';
+import { MemoryStore } from './memory-store.js';
+import { RedisConnection, type RedisClient } from './redis-connection.js';
+import { describeTarget, resolveTarget, type RedisConfig, type RedisTarget } from './target.js';
+
+/** Code-only options of `redis(prefix, options)`. */
+export interface RedisPluginOptions {
+  /** How cached values become strings and back; JSON by default. */
+  readonly codec?: CacheCodec;
+  /** Backoff (with jitter) between background reconnects once started. Default 100 ms doubling to 3 s. */
+  readonly reconnectBackoff?: BackoffOptions;
+}
+
+type Driver = { readonly kind: 'memory'; readonly store: MemoryStore } | { readonly kind: 'redis'; readonly connection: RedisConnection };
+
+/**
+ * One Redis instance. Inject it with `@InjectPlugin('session_cache')` and use `.cache`
+ * (failures reject), `.cacheAside` (failures are misses), or `.client` (raw node-redis).
+ */
+export class RedisPlugin implements PreStart, OnStop, HealthCheck {
+  /** `redis` when URL or HOST is set, else `memory` (the embedded store). */
+  readonly driver: 'redis' | 'memory';
+  /** Strict facade: while Redis is down every call rejects with PluginUnavailableError, at once. */
+  readonly cache: Cache;
+  /** Cache-aside facade: store failures become misses / no-ops, logged at debug. Loader errors still reject. */
+  readonly cacheAside: Cache;
+  /** Where it connects (`127.0.0.1:6379 db 2`, or `memory`); plinth names it in startup errors. */
+  readonly target: string;
+  readonly #ctx: PluginContext<RedisConfig, RedisPluginOptions>;
+  readonly #driver: Driver;
+
+  constructor(ctx: PluginContext<RedisConfig, RedisPluginOptions>) {
+    this.#ctx = ctx;
+    const target = resolveTarget(ctx.config, ctx.appName, ctx.prefix);
+    this.#driver = this.#createDriver(target);
+    this.driver = this.#driver.kind;
+    this.target = target.driver === 'memory' ? 'memory' : describeTarget(target);
+    const store = this.#createStore();
+    const common = { store, keyPrefix: ctx.config.keyPrefix ?? '', codec: ctx.options.codec ?? jsonCodec, logger: ctx.logger };
+    this.cache = new CacheFacade({ ...common, mode: 'strict' });
+    this.cacheAside = new CacheFacade({ ...common, mode: 'aside' });
+  }
+
+  /**
+   * The raw node-redis client (no KEY_PREFIX, no COMMAND_TIMEOUT race: node-redis' own
+   * timeout covers commands until they are written). Read it when you need it rather than
+   * keeping it: a wedged connection is replaced by a new client. Throws
+   * PluginUnavailableError while Redis is down, and a PlinthError on the embedded store.
+   */
+  get client(): RedisClient {
+    if (this.#driver.kind === 'memory') {
+      const { appName, prefix } = this.#ctx;
+      throw new PlinthError(
+        `redis plugin "${prefix}" runs on the embedded in-memory store, which has no Redis client: ` +
+          `set ${envName(appName, prefix, 'url')} or ${envName(appName, prefix, 'host')} to use a Redis server`,
+      );
+    }
+    this.#availability.assertAvailable();
+    const client = this.#driver.connection.client;
+    if (client === undefined) throw this.#unavailable('not connected');
+    return client;
+  }
+
+  async preStart(ctx: HookContext): Promise<void> {
+    if (this.#driver.kind === 'memory') {
+      const { appName, prefix, config } = this.#ctx;
+      this.#ctx.logger.info(
+        { driver: 'memory', maxEntries: config.memoryMaxEntries },
+        `no Redis configured: using the embedded in-memory cache (set ${envName(appName, prefix, 'url')} or ${envName(appName, prefix, 'host')} for Redis)`,
+      );
+      return;
+    }
+    await this.#driver.connection.open(ctx.signal);
+  }
+
+  async onStop(ctx: HookContext): Promise<void> {
+    if (this.#driver.kind === 'memory') {
+      this.#driver.store.clear();
+      return;
+    }
+    await this.#driver.connection.close(this.#ctx.config.commandTimeout, ctx.signal);
+  }
+
+  async healthCheck({ signal }: HealthCheckContext): Promise<void> {
+    this.#availability.assertAvailable();
+    if (this.#driver.kind === 'redis') await this.#driver.connection.run((client) => client.ping(), signal);
+  }
+
+  get #availability(): PluginAvailability {
+    return this.#ctx.availability;
+  }
+
+  #unavailable(reason: string, cause?: unknown): Error {
+    return unavailableError(this.#ctx.type, this.#ctx.prefix, reason, cause);
+  }
+
+  #createDriver(target: RedisTarget): Driver {
+    if (target.driver === 'memory') return { kind: 'memory', store: new MemoryStore(target.maxEntries) };
+    const { config, options, appName, prefix, logger, redact, availability } = this.#ctx;
+    return {
+      kind: 'redis',
+      connection: new RedisConnection({
+        target,
+        clientName: `${appName}:${prefix}`,
+        connectTimeoutMs: config.connectTimeout,
+        commandTimeoutMs: config.commandTimeout,
+        backoff: options.reconnectBackoff ?? DEFAULT_RECONNECT_BACKOFF,
+        logger,
+        redact,
+        onUp: () => availability.markAvailable(),
+        onDown: (reason) => availability.markUnavailable(reason),
+        unavailable: (reason, cause) => this.#unavailable(reason, cause),
+      }),
+    };
+  }
+
+  /** Every store call checks availability first, so an outage costs a rejection, not a wait. */
+  #createStore(): CacheStore {
+    const driver = this.#driver;
+    const availability = this.#availability;
+    if (driver.kind === 'memory') {
+      const { store } = driver;
+      return {
+        get: async (key) => (availability.assertAvailable(), store.get(key)),
+        set: async (key, value, ttlMs) => (availability.assertAvailable(), store.set(key, value, ttlMs)),
+        del: async (key) => (availability.assertAvailable(), store.delete(key)),
+      };
+    }
+    const { connection } = driver;
+    return {
+      async get(key) {
+        availability.assertAvailable();
+        return (await connection.run((client) => client.get(key))) ?? undefined;
+      },
+      async set(key, value, ttlMs) {
+        availability.assertAvailable();
+        await connection.run((client) => client.set(key, value, ttlMs === undefined ? undefined : { expiration: { type: 'PX', value: ttlMs } }));
+      },
+      async del(key) {
+        availability.assertAvailable();
+        return (await connection.run((client) => client.del(key))) > 0;
+      },
+    };
+  }
+}

@@ -1,0 +1,27 @@
+import { definePlugin } from '@plinth/core';
+import { RedisPlugin, type RedisPluginOptions } from './redis-plugin.js';
+import { redisSettings } from './settings.js';
+
+/**
+ * Declares a Redis instance: `redis('session_cache')` (non-critical by default: the app
+ * starts degraded without it) or `redis('rate_limits', { critical: true })`.
+ */
+export const redis = definePlugin<typeof redisSettings, RedisPlugin, RedisPluginOptions>({
+  type: 'redis',
+  critical: false,
+  settings: redisSettings,
+  create: (ctx) => new RedisPlugin(ctx),
+  validateOptions(options) {
+    const backoff = options.reconnectBackoff;
+    if (backoff !== undefined) {
+      const { initialDelayMs, maxDelayMs } = backoff;
+      if (!(initialDelayMs >= 1 && maxDelayMs >= initialDelayMs)) {
+        throw new RangeError(`redis reconnectBackoff needs 1 <= initialDelayMs <= maxDelayMs (got ${initialDelayMs}, ${maxDelayMs})`);
+      }
+    }
+    const codec = options.codec;
+    if (codec !== undefined && (typeof codec.encode !== 'function' || typeof codec.decode !== 'function')) {
+      throw new TypeError('redis codec needs encode(value) and decode(text) functions');
+    }
+  },
+});

@@ -1,0 +1,30 @@
+import { setting } from '@plinth/core';
+
+/**
+ * Settings of one Redis instance, read from `{APP}_{PREFIX}_{SETTING}`. With neither
+ * `URL` nor `HOST` set the instance runs on the embedded in-memory store.
+ */
+export const redisSettings = {
+  url: setting.url({
+    doc: 'Redis URL (redis://user:pass@host:6379/0, rediss:// for TLS). Wins over HOST and PORT; unset together with HOST = embedded in-memory store',
+    protocols: ['redis:', 'rediss:'],
+    sensitive: true,
+  }),
+  host: setting.nonEmptyString({ doc: 'Redis host; unset together with URL = embedded in-memory store' }),
+  port: setting.port({ doc: 'Redis port', default: 6379 }),
+  username: setting.string({ doc: 'ACL user name (used when the URL has none)' }),
+  password: setting.string({ doc: 'Password (used when the URL has none)', sensitive: true }),
+  db: setting.nat({ doc: 'Database index (used when the URL has no /<db> path)', default: 0 }),
+  tls: setting.boolean({ doc: 'Connect with TLS (also on with a rediss:// URL)', default: false }),
+  connectTimeout: setting.duration({ doc: 'Deadline of one connection attempt: TCP connect and handshake (ms)', default: 2000 }),
+  commandTimeout: setting.duration({
+    doc: 'Deadline of one command; a command without a reply by then fails and the connection is replaced (ms)',
+    default: 500,
+  }),
+  // No default: the core reads an empty default as "unset"; absent means no prefix.
+  keyPrefix: setting.string({ doc: 'Prepended to every key the cache facade reads or writes, e.g. "sessions:" (not applied to .client); none by default' }),
+  memoryMaxEntries: setting.positiveInt({
+    doc: 'Embedded in-memory store only: entries kept before the least recently used are evicted',
+    default: 10_000,
+  }),
+} as const;
