@@ -116,6 +116,20 @@ describe('critical failures', () => {
     await app.stop();
   });
 
+  it('fails at the deadline while waiting out a backoff delay, and starts no attempt after it', async () => {
+    const { app, events } = testApp({
+      plugins: [probe('db', { ...behaviour({ failPreStart: Infinity }), startTimeout: 200 })],
+      retryBackoff: { initialDelayMs: 1000, maxDelayMs: 1000 },
+    });
+    const started = performance.now();
+    await assert.rejects(app.start(), /did not succeed within its 200 ms deadline/);
+    const timedOut = events.find((e) => e.component === 'db' && e.outcome === 'timedOut');
+    assert.ok(timedOut, 'a timedOut event was emitted');
+    assert.ok(timedOut.at - started < 500, `failed at the 200 ms deadline, not after the ≥500 ms backoff (took ${Math.round(timedOut.at - started)} ms)`);
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    assert.equal((app.plugin('db') as ProbePlugin).attempts, 1, 'the attempt due after the backoff never began');
+  });
+
   it('never puts a secret in a startup error', async () => {
     const { app } = testApp({
       plugins: [probe('db', { ...behaviour({ failPreStart: Infinity }), startTimeout: 100 })],
@@ -222,6 +236,19 @@ describe('non-critical plugins', () => {
     const attempts = (app.plugin('cache') as ProbePlugin).attempts;
     await new Promise((resolve) => setTimeout(resolve, 150));
     assert.equal((app.plugin('cache') as ProbePlugin).attempts, attempts, 'no reconnect attempts after stop');
+  });
+  it('does not hold up shutdown while recovery waits out a long backoff delay', async () => {
+    const { app, events } = testApp({
+      plugins: [probe('cache', { ...behaviour({ failPreStart: Infinity }), critical: false })],
+      recoveryBackoff: { initialDelayMs: 400, maxDelayMs: 10_000 },
+    });
+    await app.start();
+    await waitFor(() => events.some((e) => e.component === 'cache' && e.phase === 'recover' && e.outcome === 'retrying'));
+    const stopping = performance.now();
+    const report = await app.stop();
+    const took = performance.now() - stopping;
+    assert.equal(report.clean, true);
+    assert.ok(took < 150, `stop did not wait for the ≥400 ms recovery backoff (took ${Math.round(took)} ms)`);
   });
 });
 

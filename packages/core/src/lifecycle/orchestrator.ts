@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { handleAll, retry, type ExponentialBackoff } from 'cockatiel';
+import { handleAll, retry, type ExponentialBackoff, type RetryPolicy } from 'cockatiel';
 import { HookTimeoutError, StartupAbortedError, StartupError } from '../errors.js';
 import { exponentialBackoff } from './backoff.js';
 import { describeComponent, type LifecycleComponent } from './component.js';
@@ -142,7 +142,7 @@ export class Orchestrator {
     let lastError: unknown;
     const policy = retry(handleAll, { maxAttempts: Number.MAX_SAFE_INTEGER, backoff: this.#backoff(this.#options.retryBackoff) });
     try {
-      await policy.execute(async () => {
+      await retryWithin(policy, deadline, async () => {
         attempts += 1;
         const attemptStart = performance.now();
         this.#emit(component, 'preStart', 'begin', attempts, attemptStart);
@@ -155,7 +155,7 @@ export class Orchestrator {
           throw error;
         }
         this.#emit(component, 'preStart', 'succeeded', attempts, attemptStart);
-      }, deadline);
+      });
     } catch (error) {
       if (phaseSignal.aborted) {
         this.#emit(component, 'preStart', 'skipped', attempts, started, phaseSignal.reason);
@@ -219,7 +219,7 @@ export class Orchestrator {
     try {
       // The first backoff delay happens before the first retry, so wait one delay up front.
       await delay(this.#options.recoveryBackoff.initialDelayMs, appSignal);
-      await policy.execute(async () => {
+      await retryWithin(policy, appSignal, async () => {
         attempts += 1;
         const started = performance.now();
         this.#emit(component, 'recover', 'begin', attempts, started);
@@ -238,7 +238,7 @@ export class Orchestrator {
           throw error;
         }
         this.#emit(component, 'recover', 'succeeded', attempts, started);
-      }, appSignal);
+      });
     } catch {
       return; // shutdown began before it recovered; nothing was acquired, so nothing to stop
     }
@@ -351,4 +351,19 @@ function delay(ms: number, signal: AbortSignal): Promise<void> {
       { once: true },
     );
   });
+}
+
+/**
+ * Runs `attempt` under `policy` until it succeeds or `signal` aborts. cockatiel's backoff
+ * wait does not watch the signal, so a long delay would outlive a preStart deadline or hold
+ * up shutdown: the race settles at the abort, and an attempt due after it never begins.
+ */
+function retryWithin(policy: RetryPolicy, signal: AbortSignal, attempt: () => Promise<void>): Promise<void> {
+  return raceAbort(
+    policy.execute(() => {
+      signal.throwIfAborted();
+      return attempt();
+    }, signal),
+    signal,
+  );
 }
