@@ -95,3 +95,16 @@ export class PluginUnavailableError extends PlinthError {
     super(`${pluginType} plugin "${prefix}" is unavailable${reason ? `: ${reason}` : ''}`);
   }
 }
+
+/**
+ * Thrown by a preStart when trying again cannot help (a wrong password, a migration with a
+ * syntax error): a critical component fails at once instead of retrying until its
+ * deadline. Background recovery of a non-critical plugin still retries, with its long
+ * backoff, since nothing else would bring the plugin back.
+ */
+export class NonRetryableError extends PlinthError {
+  override readonly name = 'NonRetryableError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}

@@ -48,6 +48,7 @@ export {
   ConfigError,
   GraphValidationError,
   HookTimeoutError,
+  NonRetryableError,
   PlinthError,
   PluginUnavailableError,
   StartupAbortedError,

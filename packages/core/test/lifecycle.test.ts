@@ -130,6 +130,21 @@ describe('critical failures', () => {
     assert.equal((app.plugin('db') as ProbePlugin).attempts, 1, 'the attempt due after the backoff never began');
   });
 
+  it('fails at once, without retrying, when preStart throws NonRetryableError', async () => {
+    const { app, events } = testApp({
+      plugins: [probe('db', { ...behaviour({ failPreStart: Infinity, failPermanently: true }), startTimeout: 5000 })],
+    });
+    await assert.rejects(app.start(), (error: unknown) => {
+      assert.ok(error instanceof StartupError);
+      assert.match(error.message, /probe plugin "db" \(localhost:5432\) preStart failed \(1 attempt, \d+ ms\): password authentication failed/);
+      assert.equal(error.attempts, 1);
+      return true;
+    });
+    assert.equal((app.plugin('db') as ProbePlugin).attempts, 1);
+    assert.ok(!events.some((e) => e.outcome === 'retrying'), 'no retry was announced');
+    assert.equal(app.state, 'failed');
+  });
+
   it('never puts a secret in a startup error', async () => {
     const { app } = testApp({
       plugins: [probe('db', { ...behaviour({ failPreStart: Infinity }), startTimeout: 100 })],

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
-import { handleAll, retry, type ExponentialBackoff, type RetryPolicy } from 'cockatiel';
-import { HookTimeoutError, StartupAbortedError, StartupError } from '../errors.js';
+import { handleAll, handleWhen, retry, type ExponentialBackoff, type RetryPolicy } from 'cockatiel';
+import { HookTimeoutError, NonRetryableError, StartupAbortedError, StartupError } from '../errors.js';
 import { exponentialBackoff } from './backoff.js';
 import { describeComponent, type LifecycleComponent } from './component.js';
 import { raceAbort, withDeadline } from './deadline.js';
@@ -140,7 +140,8 @@ export class Orchestrator {
     const deadline = AbortSignal.any([phaseSignal, timeout.signal]);
     let attempts = 0;
     let lastError: unknown;
-    const policy = retry(handleAll, { maxAttempts: Number.MAX_SAFE_INTEGER, backoff: this.#backoff(this.#options.retryBackoff) });
+    const retryable = handleWhen((error) => !(error instanceof NonRetryableError));
+    const policy = retry(retryable, { maxAttempts: Number.MAX_SAFE_INTEGER, backoff: this.#backoff(this.#options.retryBackoff) });
     try {
       await retryWithin(policy, deadline, async () => {
         attempts += 1;
@@ -151,7 +152,9 @@ export class Orchestrator {
         } catch (error) {
           // A hung attempt cut off by the deadline: the previous attempt's cause says more.
           lastError = deadline.aborted && lastError !== undefined ? lastError : error;
-          if (!deadline.aborted) this.#emit(component, 'preStart', 'retrying', attempts, attemptStart, error);
+          if (!deadline.aborted && !(error instanceof NonRetryableError)) {
+            this.#emit(component, 'preStart', 'retrying', attempts, attemptStart, error);
+          }
           throw error;
         }
         this.#emit(component, 'preStart', 'succeeded', attempts, attemptStart);

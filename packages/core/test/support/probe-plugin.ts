@@ -3,6 +3,7 @@ import { performance } from 'node:perf_hooks';
 import {
   createApp,
   definePlugin,
+  NonRetryableError,
   setting,
   type App,
   type AppOptions,
@@ -57,6 +58,8 @@ export interface Behaviour {
   /** Number of preStart attempts that fail before one succeeds (Infinity: always). */
   failPreStart?: number;
   hangPreStart?: boolean;
+  /** The failing attempts throw NonRetryableError (retrying cannot help). */
+  failPermanently?: boolean;
   onStopMs?: number;
   hangOnStop?: boolean;
   failOnStop?: boolean;
@@ -86,6 +89,7 @@ export class ProbePlugin implements PreStart, OnStart, OnStop, HealthCheck {
       if (this.behaviour.hangPreStart) await new Promise(() => undefined);
       await sleep(this.behaviour.preStartMs ?? 0, ctx.signal);
       if (this.attempts <= (this.behaviour.failPreStart ?? 0)) {
+        if (this.behaviour.failPermanently) throw new NonRetryableError(`password authentication failed for ${this.ctx.config.host}`);
         throw new Error(`connect ECONNREFUSED ${this.ctx.config.host}:5432 (password ${this.ctx.config.password ?? ''})`);
       }
       call.outcome = 'ok';
