@@ -219,10 +219,10 @@ export class App<S extends SettingsSchema = SettingsSchema> {
     if (this.#stopping) return this.#stopping;
     // Record the shutdown before it starts: it aborts `app.signal` synchronously, and an
     // abort listener that calls stop() must join this shutdown, not begin a second one.
-    let begin!: () => void;
-    const started = new Promise<void>((resolve) => (begin = resolve));
-    this.#stopping = started.then(() => this.#stop(reason));
-    begin();
+    // It still begins synchronously, so readiness reads draining the moment stop() returns.
+    let settle!: (report: Promise<StopReport>) => void;
+    this.#stopping = new Promise<StopReport>((resolve) => (settle = resolve));
+    settle(this.#stop(reason));
     return this.#stopping;
   }
 
