@@ -35,6 +35,28 @@ export function isConnectionError(error: unknown): boolean {
   return false;
 }
 
+/**
+ * SQLSTATE classes that no retry can fix: 28 (the role or password is wrong) always; and,
+ * while migrating, 42 (syntax or a missing object), 23 (a constraint) and 22 (bad data).
+ * Transient migration failures (deadlock 40P01, lock timeout 55P03, cancel 57014) are not
+ * among them.
+ */
+export function isPermanentOpenFailure(step: 'connect' | 'migrate', error: unknown): boolean {
+  const code = sqlStateOf(error);
+  if (code === undefined) return false;
+  if (code.startsWith('28')) return true;
+  return step === 'migrate' && ['42', '23', '22'].includes(code.slice(0, 2));
+}
+
+function sqlStateOf(error: unknown): string | undefined {
+  for (let current = error, depth = 0; depth < 5; current = (current as { cause?: unknown }).cause, depth++) {
+    if (current === null || typeof current !== 'object') return undefined;
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && /^[0-9][0-9A-Z]{4}$/.test(code)) return code;
+  }
+  return undefined;
+}
+
 export function messageOf(error: unknown): string {
   if (error instanceof AggregateError && error.errors.length > 0) return error.errors.map(messageOf).join('; ');
   return error instanceof Error ? error.message || error.name : String(error);

@@ -2,6 +2,7 @@ import {
   Backoff,
   envName,
   PlinthError,
+  NonRetryableError,
   PluginUnavailableError,
   sleep,
   type HealthCheck,
@@ -9,12 +10,13 @@ import {
   type HookContext,
   type OnStop,
   type PluginContext,
+  type PluginTarget,
   type PreStart,
 } from '@plinth/core';
 import type { DrizzleConfig } from 'drizzle-orm';
 import type { PgTransactionConfig } from 'drizzle-orm/pg-core';
 import type postgres from 'postgres';
-import { isConnectionError, messageOf } from './connection-errors.js';
+import { isConnectionError, isPermanentOpenFailure, messageOf } from './connection-errors.js';
 import type { DatabaseConnection, DrizzleSchema, PostgresDatabase, PostgresDriver, PostgresTransaction } from './database.js';
 import { EmbeddedConnection } from './embedded-connection.js';
 import {
@@ -56,7 +58,7 @@ const RECOVERY_BACKOFF = { initialDelayMs: 200, maxDelayMs: 5000 } as const;
  * recovery probe (`select 1`, with backoff) or the next successful health check marks it
  * available again.
  */
-export class PostgresPlugin<TSchema extends DrizzleSchema = Record<string, never>> implements PreStart, OnStop, HealthCheck {
+export class PostgresPlugin<TSchema extends DrizzleSchema = Record<string, never>> implements PreStart, OnStop, HealthCheck, PluginTarget {
   readonly prefix: string;
   readonly #ctx: PluginContext<PostgresConfig, PostgresOptions<TSchema>>;
   readonly #target: Target;
@@ -79,7 +81,7 @@ export class PostgresPlugin<TSchema extends DrizzleSchema = Record<string, never
   }
 
   /** Where the instance connects, for logs: `host:port/database`, `pglite:memory` or `pglite:<folder>`. */
-  get location(): string {
+  get target(): string {
     const target = this.#target;
     if (target.kind === 'server') return describeTarget(target);
     return target.dataDir === undefined ? 'pglite:memory' : `pglite:${target.dataDir}`;
@@ -148,14 +150,19 @@ export class PostgresPlugin<TSchema extends DrizzleSchema = Record<string, never
               signal,
             );
     } catch (error) {
-      throw new Error(this.#ctx.redact(this.#describeOpenFailure(error, signal, migrations)), { cause: error });
+      const message = this.#ctx.redact(this.#describeOpenFailure(error, signal, migrations));
+      const step = error instanceof OpenError ? error.step : 'connect';
+      const cause = error instanceof OpenError ? error.cause : error;
+      // A wrong role or a broken migration will fail the same way on every attempt.
+      if (isPermanentOpenFailure(step, cause)) throw new NonRetryableError(message, { cause: error });
+      throw new Error(message, { cause: error });
     }
     this.#state = 'started';
     this.#ctx.logger.info(
       target.kind === 'server'
-        ? { driver: 'postgres', target: this.location, poolMax: this.#ctx.config.poolMax, ssl: target.ssl }
-        : { driver: 'pglite', target: this.location },
-      `${this.prefix} connected to ${this.location}`,
+        ? { driver: 'postgres', target: this.target, poolMax: this.#ctx.config.poolMax, ssl: target.ssl }
+        : { driver: 'pglite', target: this.target },
+      `${this.prefix} connected to ${this.target}`,
     );
   }
 
@@ -190,7 +197,7 @@ export class PostgresPlugin<TSchema extends DrizzleSchema = Record<string, never
     } catch (error) {
       if (isConnectionError(error)) this.#onConnectionError(error);
       const why = signal.aborted ? 'no answer to select 1 within the health timeout' : `select 1 failed: ${messageOf(error)}`;
-      throw new Error(this.#ctx.redact(`${this.location}: ${why}`), { cause: error });
+      throw new Error(this.#ctx.redact(`${this.target}: ${why}`), { cause: error });
     }
     this.#markRecovered();
   }
@@ -221,13 +228,13 @@ export class PostgresPlugin<TSchema extends DrizzleSchema = Record<string, never
     const target = this.#target;
     if (step === 'migrate') {
       const why = signal.aborted ? 'did not finish before the preStart deadline' : `failed: ${messageOf(cause)}`;
-      return `migrations from ${migrations?.folder ?? '?'} on ${this.location} ${why}`;
+      return `migrations from ${migrations?.folder ?? '?'} on ${this.target} ${why}`;
     }
     if (target.kind === 'embedded') {
       const why = signal.aborted ? 'did not open before the preStart deadline' : `failed to open: ${messageOf(cause)}`;
-      return `embedded PGlite (${this.location}) ${why}`;
+      return `embedded PGlite (${this.target}) ${why}`;
     }
-    const who = `PostgreSQL at ${this.location} as user "${target.user}"`;
+    const who = `PostgreSQL at ${this.target} as user "${target.user}"`;
     return signal.aborted ? `${who} did not answer before the preStart deadline` : `cannot connect to ${who}: ${messageOf(cause)}`;
   }
 
@@ -241,7 +248,7 @@ export class PostgresPlugin<TSchema extends DrizzleSchema = Record<string, never
     this.#verifying = true;
     connection
       .ping(AbortSignal.any([this.#lifetime.signal, AbortSignal.timeout(this.#ctx.config.connectTimeout)]))
-      .then(() => this.#ctx.logger.debug({ target: this.location }, 'a pool connection closed; the server still answers'))
+      .then(() => this.#ctx.logger.debug({ target: this.target }, 'a pool connection closed; the server still answers'))
       .catch((error: unknown) => {
         if (!this.#lifetime.signal.aborted) this.#onConnectionError(error);
       })
@@ -253,8 +260,8 @@ export class PostgresPlugin<TSchema extends DrizzleSchema = Record<string, never
   #onConnectionError(error: unknown): void {
     const availability = this.#ctx.availability;
     if (this.#state !== 'started' || !availability.available) return;
-    const reason = this.#ctx.redact(`connection to ${this.location} failed: ${messageOf(error)}`);
-    this.#ctx.logger.warn({ target: this.location }, `${this.prefix} unavailable: ${reason}`);
+    const reason = this.#ctx.redact(`connection to ${this.target} failed: ${messageOf(error)}`);
+    this.#ctx.logger.warn({ target: this.target }, `${this.prefix} unavailable: ${reason}`);
     availability.markUnavailable(reason);
     this.#recovering ??= this.#recover().finally(() => {
       this.#recovering = undefined;
@@ -286,7 +293,7 @@ export class PostgresPlugin<TSchema extends DrizzleSchema = Record<string, never
   #markRecovered(): void {
     if (this.#state !== 'started' || this.#ctx.availability.available) return;
     this.#ctx.availability.markAvailable();
-    this.#ctx.logger.info({ target: this.location }, `${this.prefix} available again`);
+    this.#ctx.logger.info({ target: this.target }, `${this.prefix} available again`);
   }
 
   #envName(key: string): string {

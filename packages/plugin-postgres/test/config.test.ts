@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import { ConfigError, createApp, StartupError } from '@plinth/core';
 import { freePort } from '@plinth/testkit';
 import { clientOptions } from '../src/client-options.js';
+import { isPermanentOpenFailure } from '../src/connection-errors.js';
 import { isConnectionError, postgres } from '../src/index.js';
 import { migrationLockKey } from '../src/migrations.js';
 import { resolveTarget, type PostgresConfig, type ServerTarget } from '../src/target.js';
@@ -188,5 +189,18 @@ describe('connection errors', () => {
     assert.equal(isConnectionError(Object.assign(new Error('syntax error'), { code: '42601' })), false);
     assert.equal(isConnectionError(Object.assign(new Error('canceling statement due to statement timeout'), { code: '57014' })), false);
     assert.equal(isConnectionError('ECONNREFUSED'), false);
+  });
+
+  it('treats a rejected role and a migration that fails on its SQL as permanent, and nothing transient', () => {
+    const code = (c: string) => new Error('Failed query', { cause: Object.assign(new Error(c), { code: c }) });
+    assert.equal(isPermanentOpenFailure('connect', code('28P01')), true, 'password authentication failed');
+    assert.equal(isPermanentOpenFailure('connect', code('28000')), true, 'role does not exist');
+    assert.equal(isPermanentOpenFailure('migrate', code('42601')), true, 'syntax error in a migration');
+    assert.equal(isPermanentOpenFailure('migrate', code('23505')), true, 'a migration breaks a unique constraint');
+    assert.equal(isPermanentOpenFailure('connect', code('42601')), false, 'only migrations fail permanently on SQL');
+    assert.equal(isPermanentOpenFailure('migrate', code('40P01')), false, 'deadlock: retry');
+    assert.equal(isPermanentOpenFailure('migrate', code('55P03')), false, 'lock not available: retry');
+    assert.equal(isPermanentOpenFailure('connect', code('57P03')), false, 'server starting up: retry');
+    assert.equal(isPermanentOpenFailure('connect', Object.assign(new Error('x'), { code: 'ECONNREFUSED' })), false);
   });
 });

@@ -185,6 +185,31 @@ describe('postgres on a PostgreSQL server', () => {
     }
   });
 
+  it('fails startup at once, without retrying to the deadline, when the server rejects the role', async () => {
+    const { app, logs } = ledgerApp(
+      {
+        LEDGER_PRIMARY_DB_HOST: '127.0.0.1',
+        LEDGER_PRIMARY_DB_PORT: String(new URL(adminUrl).port || 5432),
+        LEDGER_PRIMARY_DB_USER: 'plinth_no_such_role',
+        LEDGER_PRIMARY_DB_DATABASE: 'test',
+        LEDGER_PRIMARY_DB_START_TIMEOUT: '20000',
+      },
+      { migrations: false },
+    );
+    const started = performance.now();
+    const error = await app.start().then(
+      () => assert.fail('startup should fail'),
+      (e: unknown) => e,
+    );
+    const elapsed = performance.now() - started;
+    assert.ok(error instanceof StartupError);
+    assert.equal(error.attempts, 1, 'a rejected role is not retried');
+    assert.match(error.message, /"primary_db" \(127\.0\.0\.1:\d+\/test\) preStart failed \(1 attempt/);
+    assert.match(error.message, /role "plinth_no_such_role" does not exist/);
+    assert.ok(elapsed < 5000, `failed after ${Math.round(elapsed)} ms, long before the 20 s deadline`);
+    assert.equal(logs.lines.filter((l) => l['phase'] === 'preStart' && l['outcome'] === 'retrying').length, 0);
+  });
+
   it('answers a health check while the pool is busy: the probe has its own connection', async () => {
     const db = await scratchDatabase();
     const { app } = ledgerApp({ LEDGER_PRIMARY_DB_URL: db.url, LEDGER_PRIMARY_DB_POOL_MAX: '1' }, { migrations: false });
