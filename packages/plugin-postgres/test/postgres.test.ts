@@ -28,6 +28,17 @@ async function scratchDatabase(): Promise<ScratchPostgresDatabase> {
   return db;
 }
 
+/** Starts `app`, expecting a StartupError; returns it with how long startup took to fail. */
+async function failedStartup(app: { start(): Promise<void> }): Promise<{ error: StartupError; elapsed: number }> {
+  const started = performance.now();
+  const error = await app.start().then(
+    () => assert.fail('startup should fail'),
+    (e: unknown) => e,
+  );
+  assert.ok(error instanceof StartupError, `expected a StartupError, got ${String(error)}`);
+  return { error, elapsed: performance.now() - started };
+}
+
 before(async () => {
   adminUrl = await requireService('postgres');
 });
@@ -166,13 +177,7 @@ describe('postgres on a PostgreSQL server', () => {
         LEDGER_PRIMARY_DB_START_TIMEOUT: '1000',
         LEDGER_PRIMARY_DB_CONNECT_TIMEOUT: '300',
       });
-      const started = performance.now();
-      const error = await app.start().then(
-        () => assert.fail('startup should fail'),
-        (e: unknown) => e,
-      );
-      const elapsed = performance.now() - started;
-      assert.ok(error instanceof StartupError);
+      const { error, elapsed } = await failedStartup(app);
       assert.match(error.message, /"primary_db"/);
       assert.match(error.message, new RegExp(`${silent.host}:${silent.port}`));
       assert.doesNotMatch(error.message, /ledger-secret-pw/);
@@ -196,13 +201,7 @@ describe('postgres on a PostgreSQL server', () => {
       },
       { migrations: false },
     );
-    const started = performance.now();
-    const error = await app.start().then(
-      () => assert.fail('startup should fail'),
-      (e: unknown) => e,
-    );
-    const elapsed = performance.now() - started;
-    assert.ok(error instanceof StartupError);
+    const { error, elapsed } = await failedStartup(app);
     assert.equal(error.attempts, 1, 'a rejected role is not retried');
     assert.match(error.message, /"primary_db" \(127\.0\.0\.1:\d+\/test\) preStart failed \(1 attempt/);
     assert.match(error.message, /role "plinth_no_such_role" does not exist/);
