@@ -24,15 +24,7 @@ const SERVER_UNAVAILABLE_CODES = new Set(['57P01', '57P02', '57P03']);
  * (connection exception) and server shutdown / not-yet-accepting codes.
  */
 export function isConnectionError(error: unknown): boolean {
-  // drizzle wraps driver errors (DrizzleQueryError) and keeps the original as `cause`.
-  for (let current = error, depth = 0; depth < 5; current = (current as { cause?: unknown }).cause, depth++) {
-    if (current === null || typeof current !== 'object') return false;
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === 'string' && (NETWORK_CODES.has(code) || code.startsWith('08') || SERVER_UNAVAILABLE_CODES.has(code))) {
-      return true;
-    }
-  }
-  return false;
+  return codesOf(error).some((code) => NETWORK_CODES.has(code) || code.startsWith('08') || SERVER_UNAVAILABLE_CODES.has(code));
 }
 
 /**
@@ -49,12 +41,18 @@ export function isPermanentOpenFailure(step: 'connect' | 'migrate', error: unkno
 }
 
 function sqlStateOf(error: unknown): string | undefined {
+  return codesOf(error).find((code) => /^[0-9][0-9A-Z]{4}$/.test(code));
+}
+
+/** The string `code`s of `error` and its `cause` chain (drizzle wraps driver errors as `cause`). */
+function codesOf(error: unknown): string[] {
+  const codes: string[] = [];
   for (let current = error, depth = 0; depth < 5; current = (current as { cause?: unknown }).cause, depth++) {
-    if (current === null || typeof current !== 'object') return undefined;
+    if (current === null || typeof current !== 'object') break;
     const code = (current as { code?: unknown }).code;
-    if (typeof code === 'string' && /^[0-9][0-9A-Z]{4}$/.test(code)) return code;
+    if (typeof code === 'string') codes.push(code);
   }
-  return undefined;
+  return codes;
 }
 
 export function messageOf(error: unknown): string {

@@ -150,9 +150,9 @@ export class PostgresPlugin<TSchema extends DrizzleSchema = Record<string, never
               signal,
             );
     } catch (error) {
-      const message = this.#ctx.redact(this.#describeOpenFailure(error, signal, migrations));
       const step = error instanceof OpenError ? error.step : 'connect';
       const cause = error instanceof OpenError ? error.cause : error;
+      const message = this.#ctx.redact(this.#describeOpenFailure(step, cause, signal, migrations));
       // A wrong role or a broken migration will fail the same way on every attempt.
       if (isPermanentOpenFailure(step, cause)) throw new NonRetryableError(message, { cause: error });
       throw new Error(message, { cause: error });
@@ -222,9 +222,7 @@ export class PostgresPlugin<TSchema extends DrizzleSchema = Record<string, never
     };
   }
 
-  #describeOpenFailure(error: unknown, signal: AbortSignal, migrations: MigrationsConfig | undefined): string {
-    const step = error instanceof OpenError ? error.step : 'connect';
-    const cause = error instanceof OpenError ? error.cause : error;
+  #describeOpenFailure(step: OpenError['step'], cause: unknown, signal: AbortSignal, migrations: MigrationsConfig | undefined): string {
     const target = this.#target;
     if (step === 'migrate') {
       const why = signal.aborted ? 'did not finish before the preStart deadline' : `failed: ${messageOf(cause)}`;

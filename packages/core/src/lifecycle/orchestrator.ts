@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { handleAll, handleWhen, retry, type ExponentialBackoff, type RetryPolicy } from 'cockatiel';
 import { HookTimeoutError, NonRetryableError, StartupAbortedError, StartupError } from '../errors.js';
-import { exponentialBackoff } from './backoff.js';
+import { exponentialBackoff, sleep } from './backoff.js';
 import { describeComponent, type LifecycleComponent } from './component.js';
 import { raceAbort, withDeadline } from './deadline.js';
 import type { LifecycleEvent, LifecycleOutcome, LifecyclePhase } from './events.js';
@@ -140,8 +140,7 @@ export class Orchestrator {
     const deadline = AbortSignal.any([phaseSignal, timeout.signal]);
     let attempts = 0;
     let lastError: unknown;
-    const retryable = handleWhen((error) => !(error instanceof NonRetryableError));
-    const policy = retry(retryable, { maxAttempts: Number.MAX_SAFE_INTEGER, backoff: this.#backoff(this.#options.retryBackoff) });
+    const policy = retry(handleWhen(isRetryable), { maxAttempts: Number.MAX_SAFE_INTEGER, backoff: this.#backoff(this.#options.retryBackoff) });
     try {
       await retryWithin(policy, deadline, async () => {
         attempts += 1;
@@ -152,7 +151,7 @@ export class Orchestrator {
         } catch (error) {
           // A hung attempt cut off by the deadline: the previous attempt's cause says more.
           lastError = deadline.aborted && lastError !== undefined ? lastError : error;
-          if (!deadline.aborted && !(error instanceof NonRetryableError)) {
+          if (!deadline.aborted && isRetryable(error)) {
             this.#emit(component, 'preStart', 'retrying', attempts, attemptStart, error);
           }
           throw error;
@@ -221,7 +220,7 @@ export class Orchestrator {
     let attempts = 0;
     try {
       // The first backoff delay happens before the first retry, so wait one delay up front.
-      await delay(this.#options.recoveryBackoff.initialDelayMs, appSignal);
+      await sleep(this.#options.recoveryBackoff.initialDelayMs, appSignal);
       await retryWithin(policy, appSignal, async () => {
         attempts += 1;
         const started = performance.now();
@@ -341,21 +340,6 @@ function messageOf(error: unknown): string {
   return error instanceof Error ? error.message || error.name : String(error);
 }
 
-function delay(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason as Error);
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer);
-        reject(signal.reason as Error);
-      },
-      { once: true },
-    );
-  });
-}
-
 /**
  * Runs `attempt` under `policy` until it succeeds or `signal` aborts. cockatiel's backoff
  * wait does not watch the signal, so a long delay would outlive a preStart deadline or hold
@@ -369,4 +353,9 @@ function retryWithin(policy: RetryPolicy, signal: AbortSignal, attempt: () => Pr
     }, signal),
     signal,
   );
+}
+
+/** A preStart failure is retried unless the plugin said retrying cannot help. */
+function isRetryable(error: unknown): boolean {
+  return !(error instanceof NonRetryableError);
 }
