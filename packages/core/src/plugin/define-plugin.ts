@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
-import type { ConfigOf, SettingsSchema } from '../config/setting.js';
+import type { EmbeddedFallback } from '../config/embedded.js';
+import type { ConfigOf, SettingProblem, SettingsSchema } from '../config/setting.js';
 import type { PluginAvailability } from './plugin-availability.js';
 
 /** What a plugin's `create` receives. Building an instance must do no I/O. */
@@ -17,6 +18,8 @@ export interface PluginContext<TConfig, TOptions> {
   readonly availability: PluginAvailability;
   /** Replaces every sensitive setting's value in `text` (and URL passwords) with `<redacted>`. */
   redact(text: string): string;
+  /** Whether this instance runs its embedded fallback (see `PluginDefinition.embedded`). */
+  readonly embedded: boolean;
 }
 
 /** What a plugin author implements. The instance may implement PreStart/OnStart/OnStop/HealthCheck. */
@@ -30,6 +33,21 @@ export interface PluginDefinition<S extends SettingsSchema, TInstance extends ob
   create(ctx: PluginContext<ConfigOf<S>, TOptions>): TInstance;
   /** Optional: checks code options at declaration time, before any I/O. */
   validateOptions?(options: TOptions): void;
+  /**
+   * Optional: checks that span settings (a URL's path, two values that must agree). Runs
+   * while config loads, once each setting parsed, so its problems are reported together
+   * with every other config problem, named by env var.
+   */
+  validateConfig?(config: ConfigOf<S>): readonly SettingProblem<keyof S & string>[];
+  /**
+   * The plugin has an embedded fallback used when its server setting is empty. Core adds
+   * an `EMBEDDED` boolean setting and decides `ctx.embedded`:
+   * - a server setting is set → not embedded (`EMBEDDED=true` as well is a config error);
+   * - none is set, and not production, or `EMBEDDED=true`, or `allowedInProduction` → embedded;
+   * - none is set in production otherwise → a config error naming `{APP}_{PREFIX}_{SERVER_SETTING}`.
+   * The startup log and `/health` say which plugins run embedded.
+   */
+  readonly embedded?: EmbeddedFallback;
 }
 
 /** Options every plugin instance accepts in code. Env overrides each of them. */
@@ -57,6 +75,8 @@ export interface PluginDeclaration<TInstance extends object = object> {
   readonly settings: SettingsSchema;
   readonly common: CommonPluginOptions<SettingsSchema>;
   readonly defaultCritical: boolean;
+  readonly embedded: EmbeddedFallback | undefined;
+  readonly validateConfig: ((config: Readonly<Record<string, unknown>>) => readonly SettingProblem[]) | undefined;
   /** Builds the instance; called once by the app during init. */
   readonly instantiate: (ctx: PluginContext<Readonly<Record<string, unknown>>, unknown>) => TInstance;
 }
@@ -100,6 +120,8 @@ export function definePlugin<S extends SettingsSchema, TInstance extends object,
       settings: definition.settings,
       common: common as CommonPluginOptions<SettingsSchema>,
       defaultCritical: definition.critical,
+      embedded: definition.embedded,
+      validateConfig: definition.validateConfig && ((config) => definition.validateConfig?.(config as ConfigOf<S>) ?? []),
       instantiate: (ctx) =>
         definition.create({ ...ctx, config: ctx.config as ConfigOf<S>, options: own as TOptions }),
     };
