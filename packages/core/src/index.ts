@@ -8,7 +8,7 @@ export { Service } from './decorators/service.js';
 // Inject
 export { Inject } from './decorators/inject.js';
 export { InjectPlugin } from './decorators/inject-plugin.js';
-export { APP, APP_SETTINGS, LOGGER } from './tokens.js';
+export { APP, APP_SETTINGS, LOGGER, lazy, type LazyToken } from './tokens.js';
 export type { InjectionToken } from './internal/injection-metadata.js';
 export type { PluginRegistry } from './plugin/plugin-registry.js';
 export type { Logger } from './logging/logger.js';
@@ -32,6 +32,8 @@ export {
   type PluginFactory,
 } from './plugin/define-plugin.js';
 export type { PluginAvailability } from './plugin/plugin-availability.js';
+export type { EmbeddedFallback } from './config/embedded.js';
+export type { SettingProblem } from './config/setting.js';
 export type { ErrorContext } from './app/error-channel.js';
 export type { HttpAddress, PluginHost, RequestRecord } from './app/plugin-host.js';
 

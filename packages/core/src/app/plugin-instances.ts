@@ -1,5 +1,7 @@
 import type { Logger } from 'pino';
 import type { ComponentNode } from '../container/component-graph.js';
+import { embeddedNotice } from '../config/embedded.js';
+import { envName, toEnvSegment } from '../config/env-names.js';
 import { createRedactor } from '../internal/redact.js';
 import type { PluginDeclaration } from '../plugin/define-plugin.js';
 import { PluginAvailability } from '../plugin/plugin-availability.js';
@@ -43,7 +45,15 @@ export function instantiatePlugins(
       app: host,
       embedded: own.embedded,
     });
+    if (plugin.embedded && own.embedded) announceEmbedded(logger, plugin, instance, envName(toEnvSegment(appName), plugin.prefix));
     built.set(plugin.prefix, { declaration: plugin, instance, availability, settings: own, redact });
   }
   return built;
+}
+
+/** The one line every plugin running its embedded fallback gets, so nobody runs one by accident unnoticed. */
+function announceEmbedded(logger: Logger, plugin: PluginDeclaration, instance: object, envPrefix: string): void {
+  const target: unknown = (instance as { target?: unknown }).target;
+  const fallback = plugin.embedded as NonNullable<PluginDeclaration['embedded']>;
+  logger.warn({ plugin: plugin.type, prefix: plugin.prefix, embedded: true }, embeddedNotice(plugin.prefix, typeof target === 'string' ? target : undefined, envPrefix, fallback));
 }

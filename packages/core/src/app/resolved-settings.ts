@@ -47,7 +47,7 @@ export interface SettingsInput {
 /** Loads every group (one ConfigError for every bad variable) and splits the values by owner. */
 export function resolveAppSettings(input: SettingsInput): ResolvedAppSettings {
   const environment = detectEnvironment(input.env, input.envPrefix);
-  const { values, embedded, warnings } = load(input);
+  const { values, embedded, warnings } = load(input, environment.production);
   const appValues = values.get(APP_GROUP) ?? {};
   const core = pick(coreSettings, appValues);
   assertDistinctPaths(input, core);
@@ -78,13 +78,8 @@ export function allSecrets(settings: ResolvedAppSettings): string[] {
   return [...settings.appSecrets, ...[...settings.plugins.values()].flatMap((p) => p.secrets)];
 }
 
-function load(input: SettingsInput) {
-  const values = loadSettings(input.appName, input.envPrefix, input.groups, input.env);
-  // A plugin with an embedded fallback runs it when its server setting is empty.
-  const embedded = new Set(
-    input.plugins.filter((p) => p.embedded && isEmpty(values.get(p.prefix)?.[p.embedded.serverSetting])).map((p) => p.prefix),
-  );
-  return { values, embedded: embedded as ReadonlySet<string>, warnings: [] as readonly string[] };
+function load(input: SettingsInput, production: boolean) {
+  return loadSettings({ appName: input.appName, appEnvPrefix: input.envPrefix, groups: input.groups, env: input.env, production });
 }
 
 /** The values of `schema`'s keys: loadSettings parsed each with its setting's format. */
@@ -113,8 +108,4 @@ function assertDistinctPaths(input: SettingsInput, core: CoreSettings): void {
       message: `${healthVar}=${JSON.stringify(core.healthPath)} and ${metricsVar}=${JSON.stringify(core.metricsPath)} overlap: the probes (${probes.join(', ')}) and the metrics endpoint need paths of their own`,
     },
   ]);
-}
-
-function isEmpty(value: unknown): boolean {
-  return value === undefined || value === null || value === '';
 }

@@ -37,7 +37,7 @@ export function buildSettingsGroups(envPrefix: string, appSettings: SettingsSche
 }
 
 function pluginGroup(envPrefix: string, plugin: PluginDeclaration): SettingsGroup {
-  const clash = Object.keys(plugin.settings).find((k) => Object.hasOwn(PLUGIN_LIFECYCLE_SCHEMA, k));
+  const clash = Object.keys(plugin.settings).find((k) => Object.hasOwn(PLUGIN_LIFECYCLE_SCHEMA, k) || k === 'embedded');
   if (clash) throw new GraphValidationError('ENV_NAME_CLASH', `${plugin.type} plugin defines setting "${clash}", which every plugin has already`);
   const { common } = plugin;
   const lifecycle = pluginLifecycleSettings({
@@ -54,6 +54,7 @@ function pluginGroup(envPrefix: string, plugin: PluginDeclaration): SettingsGrou
     schema: { ...plugin.settings, ...lifecycle },
     ...(common.config ? { overrides: common.config as Record<string, unknown> } : {}),
     ...(plugin.embedded ? { embedded: plugin.embedded } : {}),
+    ...(plugin.validateConfig ? { validate: plugin.validateConfig } : {}),
   };
 }
 
