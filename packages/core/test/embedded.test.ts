@@ -1,6 +1,8 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
-import { ConfigError, definePlugin, formatConfigHelp, isProduction, setting, type PluginContext } from '../src/index.js';
+import { detectEnvironment } from '../src/app/environment.js';
+import { formatConfigHelp } from '../src/config/describe-config.js';
+import { ConfigError, definePlugin, setting, type PluginContext } from '../src/index.js';
 import { testApp } from './support/probe-plugin.js';
 
 /** A plugin with a server (URL or HOST) and an embedded fallback, like the database plugins. */
@@ -136,7 +138,7 @@ describe('embedded is a choice', () => {
 
   it('lists the EMBEDDED setting of each plugin with a fallback in --help', () => {
     const { app } = testApp({ plugins: [store('orders_db')] });
-    const help = formatConfigHelp(app.name, app.describeConfig());
+    const help = formatConfigHelp(app.name, app.describeSettings());
     assert.match(help, /TEST_APP_ORDERS_DB_EMBEDDED {2}\(default: false\)\n {6}Run embedded/);
     assert.match(help, /TEST_APP_ENV {2}\(optional\)/);
   });
@@ -153,7 +155,7 @@ describe('production', () => {
   ];
   for (const [name, env, expected] of cases) {
     it(`is ${expected ? '' : 'not '}production with ${name}`, () => {
-      assert.equal(isProduction(env, 'ORDERS'), expected);
+      assert.equal(detectEnvironment(env, 'ORDERS').production, expected);
     });
   }
 });

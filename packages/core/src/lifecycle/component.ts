@@ -25,8 +25,6 @@ export interface LifecycleComponent {
   /** A plugin running its embedded fallback (named in the startup summary and /health). */
   readonly embedded: boolean;
   readonly redact: (text: string) => string;
-  /** A plugin running its embedded fallback: `/health` says so. */
-  readonly embedded?: boolean;
 }
 
 /**
