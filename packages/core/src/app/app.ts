@@ -322,6 +322,8 @@ export class App<S extends SettingsSchema = SettingsSchema> {
         logger: logger.child({ plugin: plugin.type, prefix: plugin.prefix }),
         availability,
         redact,
+        // Graph order puts every dependency first, so each is built by now.
+        dependencies: Object.freeze(Object.fromEntries((plugin.common.dependsOn ?? []).map((p) => [p, pluginInstances.get(p) as object]))),
       });
       pluginInstances.set(plugin.prefix, instance);
       pluginMeta.set(plugin.prefix, { availability, config, secrets, redact });

@@ -17,6 +17,12 @@ export interface PluginContext<TConfig, TOptions> {
   readonly availability: PluginAvailability;
   /** Replaces every sensitive setting's value in `text` (and URL passwords) with `<redacted>`. */
   redact(text: string): string;
+  /**
+   * The instances of the plugins named in `dependsOn`, by prefix: a plugin built on
+   * others (an outbox relay on a database and a broker) reaches them here. They are
+   * built already, and start before this plugin and stop after it.
+   */
+  readonly dependencies: Readonly<Record<string, object>>;
 }
 
 /** What a plugin author implements. The instance may implement PreStart/OnStart/OnStop/HealthCheck. */
