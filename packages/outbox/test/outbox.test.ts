@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { PluginUnavailableError } from '@plinth/core';
 import { createScratchPostgresDatabase, requireService, scratchAmqpNames, serviceAddress, startTcpProxy, waitFor, type ScratchPostgresDatabase } from '@plinth/testkit';
 import { sql } from 'drizzle-orm';
+import postgres from 'postgres';
 import { rowsOf } from '../src/index.js';
 import { duplicates, recordDeliveries, relayApp } from './support/harness.js';
 
@@ -172,6 +173,37 @@ describe('outbox relay on PostgreSQL and RabbitMQ', () => {
       await consumer.close();
       await relay.app.stop();
       await proxy.close();
+      await names.cleanup();
+    }
+  });
+
+  it('finishes the batch in flight at shutdown: every event it published is marked sent, none left published-but-pending', async () => {
+    const names = scratchAmqpNames('outbox');
+    const exchange = names.name('x');
+    const queue = names.name('q');
+    const raw = postgres(scratch.url, { max: 1, onnotice: () => undefined });
+    const setup = relayApp({ dbUrl: scratch.url, amqpUrl, exchange, queue });
+    await setup.app.start(); // creates the table and the queue
+    await setup.app.stop();
+    const consumer = await recordDeliveries(amqpUrl, queue);
+    try {
+      await raw`truncate plinth.user_events`;
+      await raw`insert into plinth.user_events (message_id, exchange, routing_key, payload)
+                select gen_random_uuid(), ${exchange}, 'user.created', json_build_object('n', g) from generate_series(1, 3000) g`;
+      const relay = relayApp({ dbUrl: scratch.url, amqpUrl, exchange, queue, env: { RELAY_TEST_USER_EVENTS_BATCH_SIZE: '500' } });
+      await relay.app.start();
+      await waitFor(() => consumer.received.length > 0, { timeoutMs: 10_000, message: 'the relay is publishing' });
+      const report = await relay.app.stop();
+      assert.equal(report.clean, true);
+      const [row] = await raw<{ sent: number; pending: number }[]>`
+        select count(*) filter (where sent_at is not null)::int as sent, count(*) filter (where sent_at is null)::int as pending from plinth.user_events`;
+      await new Promise((resolve) => setTimeout(resolve, 300)); // deliveries of confirmed publishes still on their way
+      const received = new Set(consumer.received.map((r) => r.messageId)).size;
+      assert.ok(row!.sent > 0 && row!.pending > 0, `stopped mid-backlog (${row!.sent} sent, ${row!.pending} pending)`);
+      assert.equal(received, row!.sent, 'what the stopped relay published is exactly what it marked sent');
+    } finally {
+      await raw.end();
+      await consumer.close();
       await names.cleanup();
     }
   });
