@@ -257,7 +257,7 @@ async function main(): Promise<void> {
       const children = Array.from({ length: relays }, () =>
         spawnProcess({
           args: ['--import', 'tsx', RELAY_FIXTURE],
-          env: { RELAY_DB_URL: scratch.url, RELAY_MQ_URL: AMQP, RELAY_EXCHANGE: exchange, RELAY_CLAIM: claim, RELAY_LOG_LEVEL: 'warn', RELAY_EVENTS_BATCH_SIZE: '200' },
+          env: { RELAY_DB_URL: scratch.url, RELAY_MQ_URL: AMQP, OUTBOX_BENCH_EXCHANGE: exchange, OUTBOX_BENCH_CLAIM: claim, RELAY_LOG_LEVEL: 'warn', RELAY_EVENTS_BATCH_SIZE: '200' },
         }),
       );
       await Promise.all(children.map((c) => c.waitForLine(/"ready":true/, 60_000)));
