@@ -111,13 +111,13 @@ describe('no lost events: user.created through the outbox, on the real servers',
     const load = createUsersUnderLoad(service.url, acknowledged);
     try {
       for (let kill = 1; kill <= 3; kill++) {
-        const target = acknowledged.size + 40;
-        await waitFor(() => acknowledged.size >= target, { timeoutMs: 20_000, message: `40 more users acknowledged before kill ${kill}` });
+        const target = acknowledged.size + 30;
+        await waitFor(() => acknowledged.size >= target, { timeoutMs: 30_000, message: `30 more users acknowledged before kill ${kill}` });
         await service.process.kill();
         service = await startService(env);
       }
       const target = acknowledged.size + 30;
-      await waitFor(() => acknowledged.size >= target, { timeoutMs: 20_000, message: 'users acknowledged after the last restart' });
+      await waitFor(() => acknowledged.size >= target, { timeoutMs: 30_000, message: 'users acknowledged after the last restart' });
       await load.stop();
       await waitFor(() => everyUserWelcomedOnce(sql), { timeoutMs: 30_000, intervalMs: 250, message: 'every user welcomed' });
       const { perUser, orphans } = await welcomesPerUser(sql);
