@@ -1,11 +1,12 @@
 import { fileURLToPath } from 'node:url';
 import { createApp, type AppOptions } from '@plinth/core';
+import { outbox } from '@plinth/outbox';
 import { postgres } from '@plinth/plugin-postgres';
 import { rabbitmq } from '@plinth/plugin-rabbitmq';
 import { redis } from '@plinth/plugin-redis';
-import { ProcessedEvents } from './events/processed-events.js';
 import { UserCreatedConsumer } from './events/user-created-consumer.js';
-import { eventsTopology, UserEvents } from './events/user-events.js';
+import { eventsTopology, USERS_EXCHANGE, UserEvents } from './events/user-events.js';
+import { WelcomedUsers } from './events/welcomed-users.js';
 import { HttpApi } from './http/http-api.js';
 import { schema } from './schema.js';
 import { exampleSettings } from './settings.js';
@@ -17,7 +18,9 @@ const migrations = fileURLToPath(new URL('../drizzle', import.meta.url));
 const embeddedDataDir = fileURLToPath(new URL('../.data/primary_db', import.meta.url));
 
 /**
- * The example service: users in PostgreSQL, cached in Redis, announced on RabbitMQ.
+ * The example service: users in PostgreSQL, cached in Redis, announced on RabbitMQ
+ * through the `user_events` outbox. The broker is not critical: requests never wait on
+ * it, and events wait in the outbox while it is away.
  * With no env at all every plugin runs embedded (PGlite, memory cache, in-process broker).
  */
 export function createExampleApp(options: Pick<AppOptions, 'env'> = {}) {
@@ -27,9 +30,10 @@ export function createExampleApp(options: Pick<AppOptions, 'env'> = {}) {
     plugins: [
       postgres('primary_db', { schema, migrations, config: { dataDir: embeddedDataDir } }),
       redis('session_cache'),
-      rabbitmq('events', { topology: eventsTopology }),
+      rabbitmq('events', { topology: eventsTopology, critical: false }),
+      outbox('user_events', { db: 'primary_db', broker: 'events', exchange: USERS_EXCHANGE }),
     ],
-    services: [HttpApi, UserService, UserRepository, UserEvents, ProcessedEvents, UserCreatedConsumer],
+    services: [HttpApi, UserService, UserRepository, UserEvents, WelcomedUsers, UserCreatedConsumer],
     ...options,
   });
 }

@@ -1,3 +1,4 @@
+import type { OutboxPlugin } from '@plinth/outbox';
 import type { PostgresPlugin } from '@plinth/plugin-postgres';
 import type { RabbitMqPlugin } from '@plinth/plugin-rabbitmq';
 import type { RedisPlugin } from '@plinth/plugin-redis';
@@ -10,5 +11,6 @@ declare module '@plinth/core' {
     primary_db: PostgresPlugin<typeof schema>;
     session_cache: RedisPlugin;
     events: RabbitMqPlugin;
+    user_events: OutboxPlugin;
   }
 }

@@ -11,11 +11,16 @@ export const users = pgTable(
   (table) => [uniqueIndex('users_email_unique').on(table.email)],
 );
 
-/** Event ids already counted, so a redelivered `user.created` is counted once. */
-export const processedEvents = pgTable('processed_events', {
-  messageId: text('message_id').primaryKey(),
-  processedAt: timestamp('processed_at', { withTimezone: true }).notNull().defaultNow(),
+/**
+ * What the `user.created` consumer does: one row per handled event. No unique key on
+ * purpose: the outbox's `processedOnce` is what keeps a redelivery from adding a second.
+ */
+export const welcomedUsers = pgTable('welcomed_users', {
+  id: integer('id').primaryKey().generatedAlwaysAsIdentity(),
+  userId: integer('user_id').notNull(),
+  messageId: text('message_id').notNull(),
+  welcomedAt: timestamp('welcomed_at', { withTimezone: true }).notNull().defaultNow(),
 });
 
 export type User = typeof users.$inferSelect;
-export const schema = { users, processedEvents };
+export const schema = { users, welcomedUsers };

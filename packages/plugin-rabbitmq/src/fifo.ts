@@ -34,6 +34,14 @@ export class Fifo<T> {
     return item;
   }
 
+  /** Removes `item` wherever it is (O(n)); false when it is not there. */
+  remove(item: T): boolean {
+    const index = this.#items.indexOf(item, this.#head);
+    if (index < 0) return false;
+    this.#items.splice(index, 1);
+    return true;
+  }
+
   /** Removes and returns every item, front first. */
   drain(): T[] {
     const items = this.#items.slice(this.#head) as T[];

@@ -4,6 +4,8 @@ export type { RabbitMqStats } from './stats.js';
 export type { Subscription, SubscribeOptions } from './subscription.js';
 export {
   ATTEMPTS_HEADER,
+  REJECTED_REASON_HEADER,
+  type RejectedReason,
   type HandlerContext,
   type MessageHandler,
   type PublishOptions,
@@ -12,6 +14,7 @@ export {
 } from './message.js';
 export {
   deadLetterQueueName,
+  retryQueueName,
   DEFAULT_DEAD_LETTER_EXCHANGE,
   type BindingDeclaration,
   type ExchangeDeclaration,

@@ -93,6 +93,16 @@ export type MessageHandler<T> = (message: ReceivedMessage<T>, context: HandlerCo
 /** Header carrying how many handler attempts a message already failed. */
 export const ATTEMPTS_HEADER = 'x-attempts';
 
+/** Header of a dead letter that was rejected before its handler ran, saying why. */
+export const REJECTED_REASON_HEADER = 'x-plinth-rejected-reason';
+
+/**
+ * Why a message was dead-lettered without a handler run: no message id (it could not
+ * be deduplicated), not JSON where the subscription validates JSON, a payload its
+ * validator refused, or a body the `decode` option threw on.
+ */
+export type RejectedReason = 'missing-message-id' | 'not-json' | 'invalid-payload' | 'undecodable';
+
 /** Turns a publish call into bytes and properties: JSON unless the body is a Buffer. */
 export function encodeMessage(body: unknown, options: PublishOptions, now: number = Date.now()): { content: Buffer; properties: WireProperties } {
   let content: Buffer;

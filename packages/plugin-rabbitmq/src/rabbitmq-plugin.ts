@@ -19,7 +19,7 @@ import { encodeMessage, type MessageHandler, type PublishOptions, type PublishRe
 import { rabbitmqSettings } from './settings.js';
 import { emptyStats, type RabbitMqStats } from './stats.js';
 import { SubscriptionRunner, type SubscribeOptions, type Subscription } from './subscription.js';
-import { DEFAULT_DEAD_LETTER_EXCHANGE, resolveTopology, validateTopology, type TopologyDeclaration } from './topology.js';
+import { DEFAULT_DEAD_LETTER_EXCHANGE, resolveTopology, retryQueueName, validateTopology, type TopologyDeclaration } from './topology.js';
 
 /** Code-only options of a RabbitMQ instance. */
 export interface RabbitMqOptions {
@@ -43,6 +43,8 @@ export class RabbitMqPlugin implements PreStart, OnStart, OnStop, HealthCheck {
   readonly #driver: BrokerDriver;
   readonly #subscriptions = new Set<SubscriptionRunner<unknown>>();
   readonly #deadLetterExchange: string;
+  /** Queues the topology declares, to find each subscription's delay queue. */
+  readonly #declaredQueues: ReadonlySet<string>;
   readonly #stats = emptyStats();
   #phase: Phase = 'created';
 
@@ -51,6 +53,7 @@ export class RabbitMqPlugin implements PreStart, OnStart, OnStop, HealthCheck {
     this.prefix = ctx.prefix;
     const { config, options, logger } = ctx;
     const topology = resolveTopology(options.topology);
+    this.#declaredQueues = new Set(topology.flatMap((step) => (step.kind === 'queue' ? [step.name] : [])));
     this.#deadLetterExchange = options.topology?.deadLetterExchange ?? DEFAULT_DEAD_LETTER_EXCHANGE;
     const backoff: BackoffOptions = { initialDelayMs: Math.max(1, config.reconnectDelay), maxDelayMs: Math.max(config.reconnectDelay, config.reconnectMaxDelay) };
     this.embedded = ctx.embedded;
@@ -149,8 +152,10 @@ export class RabbitMqPlugin implements PreStart, OnStart, OnStop, HealthCheck {
 
   /**
    * Runs `handler` for each message of `queue`. Registered before start, it begins
-   * consuming in onStart; after start, at once. Resolve to ack; throw to retry, up to
-   * `maxAttempts`, then the message is dead-lettered.
+   * consuming in onStart; after start, at once. Resolve to ack; throw to retry after a
+   * growing wait, up to `maxAttempts`, then the message is dead-lettered. Throw
+   * `PluginUnavailableError` to hand the message back and pause the consumer until the
+   * dependency is back.
    */
   subscribe<T = unknown>(queue: string, handler: MessageHandler<T>, options: SubscribeOptions<T> = {}): Subscription {
     if (this.#phase === 'stopping' || this.#phase === 'stopped') {
@@ -162,8 +167,15 @@ export class RabbitMqPlugin implements PreStart, OnStart, OnStop, HealthCheck {
     if (options.prefetch !== undefined && !(Number.isSafeInteger(options.prefetch) && options.prefetch >= 1)) {
       throw new RabbitMqConfigError(`subscribe("${queue}"): prefetch must be a whole number of at least 1`);
     }
+    for (const key of ['retryDelay', 'maxRetryDelay'] as const) {
+      const value = options[key];
+      if (value !== undefined && !(Number.isSafeInteger(value) && value >= 1)) {
+        throw new RabbitMqConfigError(`subscribe("${queue}"): ${key} must be a whole number of milliseconds, at least 1`);
+      }
+    }
     const subscription = new SubscriptionRunner<T>(queue, handler, options, {
       publish: (message) => this.#driver.publish(message),
+      retryQueue: this.#declaredQueues.has(retryQueueName(queue)) ? retryQueueName(queue) : undefined,
       publishTimeoutMs: this.#ctx.config.publishTimeout,
       deadLetterExchange: this.#deadLetterExchange,
       prefetch: this.#ctx.config.prefetch,

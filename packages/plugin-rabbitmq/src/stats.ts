@@ -12,10 +12,12 @@ export interface RabbitMqStats {
   retried: number;
   /** Messages sent to the dead-letter exchange. */
   deadLettered: number;
-  /** Deliveries returned to the queue unsettled (shutdown, failed re-publish). */
+  /** Deliveries returned to the queue unsettled (shutdown, failed re-publish, paused consumer). */
   requeued: number;
+  /** Times a consumer paused because its handler reported a dependency unavailable. */
+  paused: number;
 }
 
 export function emptyStats(): RabbitMqStats {
-  return { confirmed: 0, rejected: 0, resent: 0, handled: 0, retried: 0, deadLettered: 0, requeued: 0 };
+  return { confirmed: 0, rejected: 0, resent: 0, handled: 0, retried: 0, deadLettered: 0, requeued: 0, paused: 0 };
 }

@@ -1,9 +1,20 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from '@plinth/core';
-import { sleep } from '@plinth/core/lifecycle';
+import { Backoff, sleep } from '@plinth/core/lifecycle';
 import type { BrokerDriver, ConsumerHandle, Delivery, OutgoingMessage } from './driver.js';
 import type { RabbitMqStats } from './stats.js';
-import { ATTEMPTS_HEADER, attemptsSoFar, copyProperties, decodeBody, type MessageHandler, type ReceivedMessage } from './message.js';
+import {
+  ATTEMPTS_HEADER,
+  attemptsSoFar,
+  copyProperties,
+  decodeBody,
+  isJsonContentType,
+  REJECTED_REASON_HEADER,
+  type MessageHandler,
+  type ReceivedMessage,
+  type RejectedReason,
+} from './message.js';
+import { isUnavailableError } from './unavailable.js';
 
 /** Options of one subscription. */
 export interface SubscribeOptions<T> {
@@ -12,10 +23,21 @@ export interface SubscribeOptions<T> {
   /** Handler attempts before the message is dead-lettered. Default 5. */
   readonly maxAttempts?: number;
   /**
+   * Checks the payload before the handler sees it: `(payload) => payload is T`. A
+   * subscription with a validator takes JSON only: a message that is not JSON (another
+   * content type, bytes that do not parse) or that fails the check is dead-lettered at
+   * once, with the reason in its `x-plinth-rejected-reason` header.
+   */
+  readonly validate?: (payload: unknown) => payload is T;
+  /**
    * Validates and types the decoded body (e.g. a zod schema's `parse`). A throw means
    * the message can never be handled: it is dead-lettered at once, without retries.
    */
   readonly decode?: (body: unknown) => T;
+  /** Wait before the first retry, in ms; doubles per attempt (default 1000). */
+  readonly retryDelay?: number;
+  /** Cap of the wait between retries, in ms (default 60 000). */
+  readonly maxRetryDelay?: number;
   /** Where failed messages go (routing key: the queue name). Default: the topology's dead-letter exchange. */
   readonly deadLetterExchange?: string;
 }
@@ -35,6 +57,8 @@ export interface Subscription {
 
 export interface SubscriptionDeps {
   readonly publish: (message: OutgoingMessage) => Promise<void>;
+  /** The queue's delay queue (`<queue>.retry`), when the topology declares it. */
+  readonly retryQueue: string | undefined;
   readonly publishTimeoutMs: number;
   readonly deadLetterExchange: string;
   readonly prefetch: number;
@@ -45,16 +69,22 @@ export interface SubscriptionDeps {
 }
 
 const DEFAULT_MAX_ATTEMPTS = 5;
+const DEFAULT_RETRY_DELAY_MS = 1000;
+const DEFAULT_MAX_RETRY_DELAY_MS = 60_000;
+/** Pauses of a consumer whose handler reported a dependency unavailable: 500 ms, doubling, up to 10 s. */
+const PAUSE_BACKOFF = { initialDelayMs: 500, maxDelayMs: 10_000 } as const;
 /** How long a message that could not be re-published is held before going back to the queue. */
 const HOLD_BEFORE_REQUEUE_MS = 1000;
 const MAX_ERROR_HEADER = 1000;
 
 /**
  * Runs a handler for each delivery of one queue. Success acks. Failure re-publishes a
- * copy to the same queue with `x-attempts` raised (confirmed first, then the original is
- * acked), so each retry is counted and goes to the back of the queue; after
- * `maxAttempts` the copy goes to the dead-letter exchange instead. A message that cannot
- * be re-published goes back to the queue unchanged: the plugin never drops one.
+ * copy with `x-attempts` raised (confirmed first, then the original is acked) to the
+ * queue's delay queue, whose per-message TTL dead-letters it back to the queue after a
+ * growing wait; after `maxAttempts` the copy goes to the dead-letter exchange instead. A
+ * handler that throws `PluginUnavailableError` costs no attempt: the message goes back
+ * and the consumer pauses (no deliveries) with backoff until a try succeeds. A message
+ * that cannot be re-published goes back to the queue unchanged: the plugin never drops one.
  */
 export class SubscriptionRunner<T> implements Subscription {
   readonly queue: string;
@@ -68,9 +98,13 @@ export class SubscriptionRunner<T> implements Subscription {
   readonly #handlerAbort = new AbortController();
   /** Aborts waits of our own (holds) as soon as draining begins. */
   readonly #draining = new AbortController();
+  readonly #pauseBackoff = new Backoff(PAUSE_BACKOFF);
   #resolveReady!: () => void;
+  #driver: BrokerDriver | undefined;
   #handle: ConsumerHandle | undefined;
   #cancelled = false;
+  /** Set while the consumer is paused: resolves once its consumer is cancelled. */
+  #paused: Promise<void> | undefined;
 
   constructor(queue: string, handler: MessageHandler<T>, options: SubscribeOptions<T>, deps: SubscriptionDeps) {
     this.queue = queue;
@@ -92,8 +126,18 @@ export class SubscriptionRunner<T> implements Subscription {
     return this.#handle !== undefined;
   }
 
+  /** True while a dependency the handler needs is unavailable and deliveries are stopped. */
+  get paused(): boolean {
+    return this.#paused !== undefined;
+  }
+
   start(driver: BrokerDriver): void {
     if (this.#handle || this.#cancelled) return;
+    this.#driver = driver;
+    this.#consume(driver);
+  }
+
+  #consume(driver: BrokerDriver): void {
     this.#handle = driver.consume(this.queue, this.#options.prefetch ?? this.#deps.prefetch, (delivery) => this.#onDelivery(delivery));
     this.#handle.ready.then(this.#resolveReady, () => undefined);
   }
@@ -127,6 +171,14 @@ export class SubscriptionRunner<T> implements Subscription {
   }
 
   #onDelivery(delivery: Delivery): void {
+    if (this.#paused) {
+      // Sent before the broker saw the cancel: hand it back once no consumer can take it again.
+      void this.#paused.then(() => {
+        this.#deps.stats.requeued += 1;
+        delivery.nack(true);
+      });
+      return;
+    }
     if (this.#cancelled) {
       // Arrived while the consumer was being cancelled: leave it for the next consumer.
       this.#deps.stats.requeued += 1;
@@ -143,14 +195,19 @@ export class SubscriptionRunner<T> implements Subscription {
   }
 
   async #process(delivery: Delivery): Promise<void> {
-    const id = delivery.properties.messageId ?? fallbackId(this.queue, delivery.content);
+    const sentId = delivery.properties.messageId;
+    const id = sentId ?? fallbackId(this.queue, delivery.content);
     const attempt = attemptsSoFar(delivery.properties.headers) + 1;
+    if (sentId === undefined || sentId === '') {
+      await this.#reject(delivery, id, attempt, 'missing-message-id', new Error('the message has no message id, so it cannot be deduplicated'));
+      return;
+    }
     let message: ReceivedMessage<T>;
     try {
       message = this.#message(delivery, id, attempt);
     } catch (error) {
-      this.#deps.logger.error({ messageId: id, err: error }, 'message cannot be decoded; dead-lettering it without retries');
-      await this.#deadLetter(delivery, id, attempt, error);
+      const reason = error instanceof RejectedMessage ? error.reason : 'undecodable';
+      await this.#reject(delivery, id, attempt, reason, error);
       return;
     }
     try {
@@ -162,9 +219,22 @@ export class SubscriptionRunner<T> implements Subscription {
         delivery.nack(true);
         return;
       }
+      if (isUnavailableError(error)) {
+        // Retrying cannot help until the dependency is back: stop taking messages instead.
+        await this.#pause(error);
+        this.#deps.stats.requeued += 1;
+        delivery.nack(true);
+        return;
+      }
       if (attempt < this.#maxAttempts) {
-        this.#deps.logger.warn({ messageId: id, attempt, maxAttempts: this.#maxAttempts, err: error }, 'handler failed; retrying');
-        await this.#republish(delivery, id, '', this.queue, { [ATTEMPTS_HEADER]: attempt }, 'retried');
+        const delay = this.#retryDelay(attempt);
+        this.#deps.logger.warn({ messageId: id, attempt, maxAttempts: this.#maxAttempts, delayMs: delay, err: error }, 'handler failed; retrying');
+        const retryQueue = this.#deps.retryQueue;
+        if (retryQueue === undefined) {
+          await this.#republish(delivery, id, '', this.queue, { [ATTEMPTS_HEADER]: attempt }, 'retried');
+        } else {
+          await this.#republish(delivery, id, '', retryQueue, { [ATTEMPTS_HEADER]: attempt }, 'retried', String(delay));
+        }
       } else {
         this.#deps.logger.error({ messageId: id, attempt, err: error }, `handler failed ${attempt} times; dead-lettering`);
         await this.#deadLetter(delivery, id, attempt, error);
@@ -173,11 +243,63 @@ export class SubscriptionRunner<T> implements Subscription {
     }
     delivery.ack();
     this.#deps.stats.handled += 1;
+    this.#pauseBackoff.reset();
+  }
+
+  /** `retryDelay · 2^(attempt-1)`, capped at `maxRetryDelay`. */
+  #retryDelay(attempt: number): number {
+    const first = this.#options.retryDelay ?? DEFAULT_RETRY_DELAY_MS;
+    const cap = this.#options.maxRetryDelay ?? DEFAULT_MAX_RETRY_DELAY_MS;
+    return Math.max(1, Math.min(cap, first * 2 ** (attempt - 1)));
+  }
+
+  /**
+   * Cancels the consumer (so requeued messages are not handed straight back), waits with
+   * growing pauses, then consumes again: the next delivery is the probe. Concurrent
+   * failures share one pause. Resolves once the consumer is cancelled.
+   */
+  #pause(error: unknown): Promise<void> {
+    if (this.#paused) return this.#paused;
+    const handle = this.#handle;
+    const delay = this.#pauseBackoff.next();
+    this.#deps.stats.paused += 1;
+    this.#deps.logger.warn({ delayMs: delay, err: error }, 'handler needs a dependency that is unavailable; consumer paused, its messages go back to the queue');
+    const cancelled = (handle ? handle.cancel() : Promise.resolve()).catch(() => undefined);
+    this.#paused = cancelled;
+    void (async () => {
+      await cancelled;
+      await sleep(delay, this.#draining.signal).catch(() => undefined);
+      // Messages held by other handlers are settled (or handed back) before the channel goes.
+      while (this.#inFlight.size > 0 && !this.#draining.signal.aborted) await Promise.allSettled([...this.#inFlight]);
+      if (this.#cancelled || !this.#driver) return;
+      await handle?.close().catch(() => undefined);
+      this.#paused = undefined;
+      if (!this.#cancelled) {
+        this.#deps.logger.info('consumer resumes after a pause');
+        this.#consume(this.#driver);
+      }
+    })();
+    return cancelled;
+  }
+
+  #reject(delivery: Delivery, id: string, attempt: number, reason: RejectedReason, error: unknown): Promise<void> {
+    this.#deps.logger.error({ messageId: id, reason, err: error }, `message rejected (${reason}); dead-lettering it without retries`);
+    return this.#deadLetter(delivery, id, attempt, error, { [REJECTED_REASON_HEADER]: reason });
   }
 
   #message(delivery: Delivery, id: string, attempt: number): ReceivedMessage<T> {
     const { properties } = delivery;
-    const raw = decodeBody(delivery.content, properties.contentType);
+    const validate = this.#options.validate;
+    if (validate && !isJsonContentType(properties.contentType)) {
+      throw new RejectedMessage('not-json', `content type ${properties.contentType ?? '(none)'} is not JSON`);
+    }
+    let raw: unknown;
+    try {
+      raw = decodeBody(delivery.content, properties.contentType);
+    } catch (error) {
+      throw new RejectedMessage('not-json', `the body is not valid JSON (${error instanceof Error ? `${error.name}: ${error.message}` : String(error)})`);
+    }
+    if (validate && !validate(raw)) throw new RejectedMessage('invalid-payload', 'the payload failed the subscription\'s validator');
     const body = this.#options.decode ? this.#options.decode(raw) : (raw as T);
     return {
       id,
@@ -197,7 +319,7 @@ export class SubscriptionRunner<T> implements Subscription {
     };
   }
 
-  #deadLetter(delivery: Delivery, id: string, attempt: number, error: unknown): Promise<void> {
+  #deadLetter(delivery: Delivery, id: string, attempt: number, error: unknown, extra: Record<string, unknown> = {}): Promise<void> {
     const exchange = this.#options.deadLetterExchange ?? this.#deps.deadLetterExchange;
     const reason = (error instanceof Error ? `${error.name}: ${error.message}` : String(error)).slice(0, MAX_ERROR_HEADER);
     return this.#republish(
@@ -211,6 +333,7 @@ export class SubscriptionRunner<T> implements Subscription {
         'x-original-queue': this.queue,
         'x-original-exchange': delivery.exchange,
         'x-original-routing-key': delivery.routingKey,
+        ...extra,
       },
       'deadLettered',
     );
@@ -224,13 +347,15 @@ export class SubscriptionRunner<T> implements Subscription {
     routingKey: string,
     headers: Record<string, unknown>,
     what: 'retried' | 'deadLettered',
+    expiration?: string,
   ): Promise<void> {
+    const properties = copyProperties(delivery.properties, id, headers);
     try {
       await this.#deps.publish({
         exchange,
         routingKey,
         content: delivery.content,
-        properties: copyProperties(delivery.properties, id, headers),
+        properties: expiration === undefined ? properties : { ...properties, expiration },
         mandatory: true,
         timeoutMs: this.#deps.publishTimeoutMs,
       });
@@ -244,6 +369,17 @@ export class SubscriptionRunner<T> implements Subscription {
     }
     delivery.ack();
     this.#deps.stats[what] += 1;
+  }
+}
+
+/** Why a message can never be handled, found before the handler ran. */
+class RejectedMessage extends Error {
+  constructor(
+    readonly reason: RejectedReason,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'RejectedMessage';
   }
 }
 

@@ -23,7 +23,8 @@ export interface QueueDeclaration {
   readonly bindings?: readonly BindingDeclaration[];
   /**
    * Give the queue a dead-letter queue `<name>.dlq`, fed through the dead-letter exchange
-   * with routing key `<name>`. Default true.
+   * with routing key `<name>`, and a delay queue `<name>.retry` that holds retries for
+   * their wait and then dead-letters them back to `<name>`. Default true.
    */
   readonly deadLetter?: boolean;
   /** Extra queue arguments (`x-message-ttl`, `x-max-length`, `x-queue-type` …). */
@@ -62,6 +63,15 @@ export function deadLetterQueueName(queue: string): string {
   return `${queue}.dlq`;
 }
 
+/**
+ * The queue that holds `queue`'s retries while they wait: nobody consumes it; each copy
+ * carries its wait as a per-message TTL and, when it expires, goes back to `queue`
+ * through the default exchange.
+ */
+export function retryQueueName(queue: string): string {
+  return `${queue}.retry`;
+}
+
 /** Expands a declaration into ordered steps: exchanges, queues (with their dead-letter queues), bindings. */
 export function resolveTopology(topology: TopologyDeclaration | undefined): TopologyStep[] {
   if (!topology) return [];
@@ -87,6 +97,12 @@ export function resolveTopology(topology: TopologyDeclaration | undefined): Topo
       args['x-dead-letter-exchange'] = dlx;
       args['x-dead-letter-routing-key'] = queue.name;
       queueSteps.push({ kind: 'queue', name: deadLetterQueueName(queue.name), durable, arguments: {} });
+      queueSteps.push({
+        kind: 'queue',
+        name: retryQueueName(queue.name),
+        durable,
+        arguments: { 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': queue.name },
+      });
       bindings.push({ kind: 'binding', queue: deadLetterQueueName(queue.name), exchange: dlx, routingKey: queue.name });
     }
     queueSteps.push({ kind: 'queue', name: queue.name, durable, arguments: args });
@@ -142,6 +158,9 @@ export function validateTopology(topology: TopologyDeclaration | undefined): voi
   for (const queue of topology.queues ?? []) {
     if (queue.deadLetter !== false && queues.has(deadLetterQueueName(queue.name))) {
       problems.push(`queue "${deadLetterQueueName(queue.name)}" clashes with the dead-letter queue of "${queue.name}"`);
+    }
+    if (queue.deadLetter !== false && queues.has(retryQueueName(queue.name))) {
+      problems.push(`queue "${retryQueueName(queue.name)}" clashes with the delay queue of "${queue.name}"`);
     }
   }
   if (problems.length > 0) throw new RabbitMqConfigError(`Invalid rabbitmq topology:\n${problems.map((p) => `  - ${p}`).join('\n')}`);

@@ -21,6 +21,7 @@ function scratchTopology(names: ScratchAmqpNames): { topology: TopologyDeclarati
   const exchange = names.name('x');
   const queue = names.name('q');
   const dlq = names.name('q.dlq');
+  names.name('q.retry'); // the delay queue, so cleanup deletes it
   return {
     exchange,
     queue,

@@ -31,6 +31,7 @@ describe('connection cut mid-stream', () => {
     const exchange = names.name('x');
     const queue = names.name('q');
     names.name('q.dlq');
+    names.name('q.retry');
     const { app, mq, logs } = testApp({
       env: { ...throughProxy(), TEST_APP_EVENTS_PUBLISH_TIMEOUT: '20s' },
       rabbitmq: {
@@ -113,6 +114,7 @@ describe('connection cut mid-stream', () => {
     const names = scratchAmqpNames();
     const queue = names.name('q');
     names.name('q.dlq');
+    names.name('q.retry');
     const { app, mq } = testApp({
       env: { ...throughProxy(), TEST_APP_EVENTS_PUBLISH_TIMEOUT: '700' },
       rabbitmq: { topology: { queues: [{ name: queue }], deadLetterExchange: names.name('dlx') } },
@@ -151,6 +153,7 @@ describe('connection cut mid-stream', () => {
     const names = scratchAmqpNames();
     const queue = names.name('q');
     names.name('q.dlq');
+    names.name('q.retry');
     await proxy.cut();
     const { app, mq } = testApp({
       env: { ...throughProxy(), TEST_APP_EVENTS_CRITICAL: 'false' },

@@ -60,6 +60,7 @@ describe('SIGTERM while handlers are running', () => {
     const names = scratchAmqpNames();
     const queue = names.name('q');
     names.name('q.dlq');
+    names.name('q.retry');
     const dlx = names.name('dlx');
     const child = spawnFixture(queue, dlx, 'finish', '5000');
     try {
@@ -99,6 +100,7 @@ describe('SIGTERM while handlers are running', () => {
     const names = scratchAmqpNames();
     const queue = names.name('q');
     names.name('q.dlq');
+    names.name('q.retry');
     const dlx = names.name('dlx');
     const child = spawnFixture(queue, dlx, 'stuck', '700');
     try {

@@ -8,7 +8,7 @@ import { rabbitmq, RabbitMqConfigError } from '../src/index.js';
 import { resolveTopology, validateTopology } from '../src/topology.js';
 
 describe('topology', () => {
-  it('expands queues with dead-letter queues, arguments and bindings, exchanges first', () => {
+  it('expands queues with dead-letter and delay queues, arguments and bindings, exchanges first', () => {
     const steps = resolveTopology({
       exchanges: [{ name: 'orders', type: 'topic' }],
       queues: [
@@ -21,6 +21,12 @@ describe('topology', () => {
       { kind: 'exchange', name: 'orders', type: 'topic', durable: true, arguments: {} },
       { kind: 'exchange', name: 'dlx', type: 'direct', durable: true, arguments: {} },
       { kind: 'queue', name: 'orders.created.dlq', durable: true, arguments: {} },
+      {
+        kind: 'queue',
+        name: 'orders.created.retry',
+        durable: true,
+        arguments: { 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': 'orders.created' },
+      },
       {
         kind: 'queue',
         name: 'orders.created',
@@ -44,12 +50,12 @@ describe('topology', () => {
               { name: 'b', type: 'fanout' },
               { name: 'b', type: 'fanout' },
             ],
-            queues: [{ name: 'q' }, { name: 'q.dlq' }, { name: 'r', bindings: [{ exchange: '' }] }],
+            queues: [{ name: 'q' }, { name: 'q.dlq' }, { name: 'q.retry' }, { name: 'r', bindings: [{ exchange: '' }] }],
           },
         }),
       (error: Error) => {
         assert.ok(error instanceof RabbitMqConfigError);
-        for (const text of ['type must be direct, topic or fanout', '"amq." are reserved', 'exchange "b" is declared twice', 'clashes with the dead-letter queue', 'binding without an exchange']) {
+        for (const text of ['type must be direct, topic or fanout', '"amq." are reserved', 'exchange "b" is declared twice', 'clashes with the dead-letter queue', 'clashes with the delay queue', 'binding without an exchange']) {
           assert.ok(error.message.includes(text), `${text} in ${error.message}`);
         }
         return true;

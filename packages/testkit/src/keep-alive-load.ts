@@ -9,7 +9,10 @@ export interface KeepAliveLoadOptions {
   readonly connections: number;
   /** Default GET. */
   readonly method?: string;
-  readonly body?: string | Uint8Array;
+  /** The request body; a function gives each request its own (unique emails in a POST load). */
+  readonly body?: string | Uint8Array | (() => string | Uint8Array);
+  /** Called with each complete response's status and body, e.g. to record what a 201 acknowledged. */
+  readonly onResponse?: (status: number, body: Buffer) => void;
   readonly headers?: Readonly<Record<string, string>>;
   /** Overrides the URL's path and query. */
   readonly path?: string;
@@ -101,15 +104,16 @@ export function startKeepAliveLoad(options: KeepAliveLoadOptions): KeepAliveLoad
     durationMs: (endedAt ?? Date.now()) - startedAt,
   });
 
-  const body = options.body;
-  const headers: Record<string, string> = { ...options.headers };
-  if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body));
+  const nextBody = (): string | Uint8Array | undefined => (typeof options.body === 'function' ? options.body() : options.body);
 
   /** One request; resolves true when it failed (so the loop backs off). */
   const once = (): Promise<boolean> =>
     new Promise((resolve) => {
       counts.sent++;
       counts.inFlight++;
+      const body = nextBody();
+      const headers: Record<string, string> = { ...options.headers };
+      if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body));
       let settled = false;
       const settle = (failed: boolean): void => {
         if (settled) return;
@@ -131,12 +135,16 @@ export function startKeepAliveLoad(options: KeepAliveLoadOptions): KeepAliveLoad
           if ((res.headers.connection ?? '').toLowerCase().split(/\s*,\s*/).includes('close')) {
             counts.connectionCloseHeaders++;
           }
-          res.on('data', () => {});
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => {
+            if (options.onResponse) chunks.push(chunk);
+          });
           res.on('end', () => {
             if (settled) return;
             counts.completed++;
             const status = res.statusCode ?? 0;
             byStatus[status] = (byStatus[status] ?? 0) + 1;
+            options.onResponse?.(status, Buffer.concat(chunks));
             settle(false);
           });
           // A response cut off mid-body is still a reset on that socket.

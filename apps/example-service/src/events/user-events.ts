@@ -1,5 +1,6 @@
-import { Service, InjectPlugin } from '@plinth/core';
-import type { RabbitMqPlugin, TopologyDeclaration } from '@plinth/plugin-rabbitmq';
+import { APP, Inject, InjectPlugin, Service, type App } from '@plinth/core';
+import type { OutboxPlugin, SqlExecutor } from '@plinth/outbox';
+import type { TopologyDeclaration } from '@plinth/plugin-rabbitmq';
 import type { UserView } from '../users/user-view.js';
 
 export const USERS_EXCHANGE = 'example.users';
@@ -17,14 +18,24 @@ export interface UserCreated {
   readonly email: string;
 }
 
-/** Publishes user events; resolves only once the broker has confirmed them. */
+export function isUserCreated(payload: unknown): payload is UserCreated {
+  const event = payload as Partial<UserCreated> | null;
+  return typeof event === 'object' && event !== null && Number.isSafeInteger(event.userId) && typeof event.email === 'string';
+}
+
+/** Writes user events to the outbox, in the transaction that writes the user. */
 @Service()
 export class UserEvents {
-  constructor(@InjectPlugin('events') private readonly events: RabbitMqPlugin) {}
+  constructor(
+    @InjectPlugin('user_events') private readonly outbox: OutboxPlugin,
+    @Inject(APP) app: App,
+  ) {
+    outbox.registerMetrics(app.metrics);
+  }
 
-  async userCreated(user: UserView): Promise<void> {
+  /** Published by the relay once `tx` commits; never waits on the broker. */
+  async userCreated(tx: SqlExecutor, user: UserView): Promise<void> {
     const event: UserCreated = { userId: user.id, email: user.email };
-    // The id makes a retried publish of the same user count once downstream.
-    await this.events.publish(USERS_EXCHANGE, USER_CREATED, event, { messageId: `user-created:${user.id}` });
+    await this.outbox.add(tx, USER_CREATED, event, { key: `user:${user.id}` });
   }
 }

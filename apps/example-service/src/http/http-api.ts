@@ -1,6 +1,6 @@
 import { APP, APP_SETTINGS, Inject, Service, type App, type OnStart } from '@plinth/core';
 import fastify, { type FastifyError, type FastifyInstance } from 'fastify';
-import { ProcessedEvents } from '../events/processed-events.js';
+import { WelcomedUsers } from '../events/welcomed-users.js';
 import { UserRepository } from '../users/user-repository.js';
 import { UserService } from '../users/user-service.js';
 import type { ExampleSettings } from '../settings.js';
@@ -35,7 +35,7 @@ export class HttpApi implements OnStart {
     @Inject(APP_SETTINGS) private readonly settings: ExampleSettings,
     @Inject(UserService) private readonly users: UserService,
     @Inject(UserRepository) private readonly repository: UserRepository,
-    @Inject(ProcessedEvents) private readonly processed: ProcessedEvents,
+    @Inject(WelcomedUsers) private readonly welcomed: WelcomedUsers,
   ) {
     this.server = fastify({ logger: false, ajv: { customOptions: { coerceTypes: 'array', allErrors: true } } });
     this.routes(this.server);
@@ -71,7 +71,7 @@ export class HttpApi implements OnStart {
     });
 
     server.get('/stats', async () => {
-      const [usersCreated, eventsConsumed] = await Promise.all([this.repository.count(), this.processed.count()]);
+      const [usersCreated, eventsConsumed] = await Promise.all([this.repository.count(), this.welcomed.count()]);
       return { usersCreated, eventsConsumed };
     });
   }

@@ -1,5 +1,5 @@
 import { Service, InjectPlugin } from '@plinth/core';
-import type { PostgresPlugin } from '@plinth/plugin-postgres';
+import type { PostgresPlugin, PostgresTransaction } from '@plinth/plugin-postgres';
 import { count, eq } from 'drizzle-orm';
 import { users, type schema } from '../schema.js';
 import { toView, type UserView } from './user-view.js';
@@ -9,9 +9,14 @@ import { toView, type UserView } from './user-view.js';
 export class UserRepository {
   constructor(@InjectPlugin('primary_db') private readonly postgres: PostgresPlugin<typeof schema>) {}
 
-  /** The new user, or `undefined` when the email is taken. */
-  async create(name: string, email: string): Promise<UserView | undefined> {
-    const [created] = await this.postgres.db
+  /** Runs `fn` in one transaction of `primary_db`. */
+  transaction<T>(fn: (tx: PostgresTransaction<typeof schema>) => Promise<T>): Promise<T> {
+    return this.postgres.transaction(fn);
+  }
+
+  /** The new user, or `undefined` when the email is taken; in `tx` when given. */
+  async create(name: string, email: string, tx?: PostgresTransaction<typeof schema>): Promise<UserView | undefined> {
+    const [created] = await (tx ?? this.postgres.db)
       .insert(users)
       .values({ name, email })
       .onConflictDoNothing({ target: users.email })

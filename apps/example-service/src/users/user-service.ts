@@ -8,7 +8,7 @@ const CACHE_TTL_MS = 60_000;
 
 export type CreateResult = { readonly created: UserView } | { readonly duplicate: true };
 
-/** Creating and reading users: Postgres is the truth, Redis a cache, RabbitMQ the news. */
+/** Creating and reading users: Postgres is the truth, Redis a cache, the outbox the news. */
 @Service()
 export class UserService {
   constructor(
@@ -17,11 +17,14 @@ export class UserService {
     @InjectPlugin('session_cache') private readonly cache: RedisPlugin,
   ) {}
 
+  /** The user and its `user.created` event commit together; the broker is not waited on. */
   async create(name: string, email: string): Promise<CreateResult> {
-    const created = await this.users.create(name, email);
-    if (!created) return { duplicate: true };
-    await this.events.userCreated(created);
-    return { created };
+    return this.users.transaction(async (tx) => {
+      const created = await this.users.create(name, email, tx);
+      if (!created) return { duplicate: true };
+      await this.events.userCreated(tx, created);
+      return { created };
+    });
   }
 
   /**

@@ -44,6 +44,8 @@ export function instantiatePlugins(
       redact,
       app: host,
       embedded: own.embedded,
+      // Graph order puts every dependency first, so each is built by now.
+      dependencies: Object.freeze(Object.fromEntries((plugin.common.dependsOn ?? []).map((p) => [p, built.get(p)?.instance as object]))),
     });
     if (plugin.embedded && own.embedded) announceEmbedded(logger, plugin, instance, envName(toEnvSegment(appName), plugin.prefix));
     built.set(plugin.prefix, { declaration: plugin, instance, availability, settings: own, redact });

@@ -23,6 +23,12 @@ export interface PluginContext<TConfig, TOptions> {
   readonly app: PluginHost;
   /** Whether this instance runs its embedded fallback (see `PluginDefinition.embedded`). */
   readonly embedded: boolean;
+  /**
+   * The instances of the plugins named in `dependsOn`, by prefix: a plugin built on
+   * others (an outbox relay on a database and a broker) reaches them here. They are
+   * built already, and start before this plugin and stop after it.
+   */
+  readonly dependencies: Readonly<Record<string, object>>;
 }
 
 /** What a plugin author implements. The instance may implement PreStart/OnStart/OnStop/HealthCheck. */

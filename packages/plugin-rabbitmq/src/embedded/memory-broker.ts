@@ -44,7 +44,8 @@ export class MemoryBrokerError extends Error {
  * A RabbitMQ stand-in for a single process: direct, topic and fanout exchanges, the
  * default exchange, bindings, queues with per-consumer prefetch, ack/nack with requeue,
  * and dead-lettering (`x-dead-letter-exchange`, `x-dead-letter-routing-key`) on
- * `nack(requeue: false)`. Messages live in memory: they are gone when the process exits.
+ * `nack(requeue: false)` and when a message's per-message TTL (`expiration`) runs out
+ * while it waits in a queue. Messages live in memory: they are gone when the process exits.
  */
 export class MemoryBroker implements TopologyTarget {
   readonly #exchanges = new Map<string, Exchange>();
@@ -72,7 +73,7 @@ export class MemoryBroker implements TopologyTarget {
       }
       return;
     }
-    this.#queues.set(name, new MemoryQueue(name, deadLetter, (message, queue) => this.#deadLetter(message, queue)));
+    this.#queues.set(name, new MemoryQueue(name, deadLetter, (message, queue, reason) => this.#deadLetter(message, queue, reason)));
   }
 
   async bindQueue(queue: string, exchange: string, routingKey: string): Promise<void> {
@@ -124,14 +125,18 @@ export class MemoryBroker implements TopologyTarget {
     return [...names].map((n) => this.#queues.get(n)).filter((q): q is MemoryQueue => q !== undefined);
   }
 
-  /** Like RabbitMQ: re-publish to the dead-letter exchange with an `x-death` record, or drop. */
-  #deadLetter(message: StoredMessage, queue: MemoryQueue): void {
+  /**
+   * Like RabbitMQ: re-publish to the dead-letter exchange with an `x-death` record, or
+   * drop. The expiration goes, so a dead-lettered message does not expire again.
+   */
+  #deadLetter(message: StoredMessage, queue: MemoryQueue, reason: 'rejected' | 'expired'): void {
     const { exchange, routingKey } = queue.deadLetter;
     if (exchange === undefined) return;
-    const death = { count: 1, reason: 'rejected', queue: queue.name, exchange: message.exchange, 'routing-keys': [message.routingKey], time: new Date() };
+    const death = { count: 1, reason, queue: queue.name, exchange: message.exchange, 'routing-keys': [message.routingKey], time: new Date() };
     const previous = Array.isArray(message.properties.headers['x-death']) ? (message.properties.headers['x-death'] as unknown[]) : [];
+    const { expiration: _expired, ...kept } = message.properties;
     const properties: ReceivedProperties = {
-      ...message.properties,
+      ...kept,
       headers: { ...message.properties.headers, 'x-death': [death, ...previous], 'x-first-death-queue': queue.name },
     };
     this.publish(exchange, routingKey ?? message.routingKey, message.content, properties);
@@ -195,14 +200,14 @@ class MemoryQueue {
   readonly deadLetter: { readonly exchange: string | undefined; readonly routingKey: string | undefined };
   readonly #ready = new Fifo<StoredMessage>();
   readonly #consumers: MemoryConsumer[] = [];
-  readonly #onDeadLetter: (message: StoredMessage, queue: MemoryQueue) => void;
+  readonly #onDeadLetter: (message: StoredMessage, queue: MemoryQueue, reason: 'rejected' | 'expired') => void;
   #next = 0;
   #dispatchScheduled = false;
 
   constructor(
     name: string,
     deadLetter: { exchange: string | undefined; routingKey: string | undefined },
-    onDeadLetter: (message: StoredMessage, queue: MemoryQueue) => void,
+    onDeadLetter: (message: StoredMessage, queue: MemoryQueue, reason: 'rejected' | 'expired') => void,
   ) {
     this.name = name;
     this.deadLetter = deadLetter;
@@ -215,6 +220,13 @@ class MemoryQueue {
 
   enqueue(message: StoredMessage): void {
     this.#ready.push(message);
+    const ttl = Number(message.properties.expiration);
+    if (message.properties.expiration !== undefined && Number.isFinite(ttl) && ttl >= 0) {
+      // Expires only while it waits in the queue, as in RabbitMQ; a consumer holding it keeps it.
+      setTimeout(() => {
+        if (this.#ready.remove(message)) this.#onDeadLetter(message, this, 'expired');
+      }, ttl).unref();
+    }
     this.#scheduleDispatch();
   }
 
@@ -271,7 +283,7 @@ class MemoryQueue {
             message.redelivered = true;
             this.requeue(message);
           } else {
-            this.#onDeadLetter(message, this);
+            this.#onDeadLetter(message, this, 'rejected');
           }
         },
       });
