@@ -5,22 +5,32 @@ import { UserRepository } from '../users/user-repository.js';
 import { UserService } from '../users/user-service.js';
 import type { ExampleSettings } from '../settings.js';
 import { fieldErrors } from './validation-errors.js';
+import { validatorCompiler } from './validators.js';
+
+/** No control characters (PostgreSQL rejects NUL in text; the others have no place in a name). */
+const PRINTABLE = '^[^\\u0000-\\u001f\\u007f]*$';
+/** `local@domain.tld`, without spaces or control characters. */
+const EMAIL = '^[^@\\s\\u0000-\\u001f\\u007f]+@[^@\\s\\u0000-\\u001f\\u007f]+\\.[^@\\s\\u0000-\\u001f\\u007f]+$';
 
 const createUserBody = {
   type: 'object',
   required: ['name', 'email'],
   additionalProperties: false,
   properties: {
-    name: { type: 'string', minLength: 1, maxLength: 200 },
-    email: { type: 'string', maxLength: 320, pattern: '^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$' },
+    name: { type: 'string', minLength: 1, maxLength: 200, pattern: PRINTABLE },
+    email: { type: 'string', maxLength: 320, pattern: EMAIL },
   },
 } as const;
 
+/** Decimal digits only: `1e309`, `Infinity` or `0x10` would otherwise be coerced to numbers. */
 const userParams = {
   type: 'object',
   required: ['id'],
-  properties: { id: { type: 'integer', minimum: 1, maximum: 2147483647 } },
+  properties: { id: { type: 'string', pattern: '^[1-9][0-9]{0,9}$' } },
 } as const;
+
+/** The users.id column is a PostgreSQL integer. */
+const MAX_ID = 2_147_483_647;
 
 /**
  * The users API on fastify. plinth serves the probes on the same port and drains the
@@ -37,7 +47,8 @@ export class HttpApi implements OnStart {
     @Inject(UserRepository) private readonly repository: UserRepository,
     @Inject(ProcessedEvents) private readonly processed: ProcessedEvents,
   ) {
-    this.server = fastify({ logger: false, ajv: { customOptions: { coerceTypes: 'array', allErrors: true } } });
+    this.server = fastify({ logger: false });
+    this.server.setValidatorCompiler(validatorCompiler);
     this.routes(this.server);
     this.app.attachHttpServer(this.server);
   }
@@ -63,8 +74,10 @@ export class HttpApi implements OnStart {
       return reply.code(201).send(result.created);
     });
 
-    server.get<{ Params: { id: number } }>('/users/:id', { schema: { params: userParams } }, async (request, reply) => {
-      const { user, fromCache } = await this.users.find(request.params.id);
+    server.get<{ Params: { id: string } }>('/users/:id', { schema: { params: userParams } }, async (request, reply) => {
+      const id = Number(request.params.id);
+      if (id > MAX_ID) return reply.code(400).send({ error: 'invalid input', fields: { id: `must be at most ${MAX_ID}` } });
+      const { user, fromCache } = await this.users.find(id);
       void reply.header('x-cache', fromCache ? 'hit' : 'miss');
       if (!user) return reply.code(404).send({ error: 'user not found' });
       return user;

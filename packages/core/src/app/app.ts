@@ -298,7 +298,7 @@ export class App<S extends SettingsSchema = SettingsSchema> {
     const appValues = resolved.get('app') ?? {};
     const core = Object.fromEntries(Object.keys(coreSettings).map((k) => [k, appValues[k]])) as unknown as CoreConfig;
     const settings = Object.fromEntries(Object.keys(this.#options.settings ?? {}).map((k) => [k, appValues[k]]));
-    const logger = createLogger(this.name, core.logLevel, this.#options.logDestination);
+    const logger = createLogger(this.name, core.logLevel, this.#options.logDestination, core.logRedact);
     const appSecrets = secretsOf(this.#groups[0] as SettingsGroup, appValues);
 
     const pluginInstances = new Map<string, object>();
