@@ -42,6 +42,18 @@ export const coreSettings = {
     default: 10_000,
   }),
   metricsPath: setting.string({ doc: 'Path of the Prometheus metrics endpoint (empty turns it off)', default: '/metrics' }),
+  httpRequestTimeout: setting.duration({
+    doc: 'Attached HTTP servers: a request whose headers and body have not all arrived after this long gets 408 and its connection is closed (ms; 0 turns it off)',
+    default: 30_000,
+  }),
+  httpHeadersTimeout: setting.duration({
+    doc: 'Attached HTTP servers: how long the request headers may take to arrive (ms; at most HTTP_REQUEST_TIMEOUT)',
+    default: 10_000,
+  }),
+  httpKeepAliveTimeout: setting.duration({
+    doc: 'Attached HTTP servers: how long an idle kept-alive connection stays open (ms). Behind a load balancer, keep it above the balancer idle timeout',
+    default: 5_000,
+  }),
 } as const;
 
 export type CoreSettingKey = keyof typeof coreSettings;

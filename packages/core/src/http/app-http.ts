@@ -6,6 +6,7 @@ import { LifecycleTimings } from '../metrics/lifecycle-timings.js';
 import { createMetricsRoute } from '../metrics/metrics-route.js';
 import { AttachedServer, serverOf, type AttachHttpServerOptions, type HttpServerSource } from './attached-server.js';
 import { firstOf, type RouteHandler } from './route-handler.js';
+import { applyServerTimeouts, type ServerTimeouts } from './server-timeouts.js';
 
 /** What the app's HTTP side needs from the app. */
 export interface HttpHost extends HealthSource {
@@ -86,6 +87,7 @@ export class AppHttp {
   attach(source: HttpServerSource, options?: AttachHttpServerOptions): void {
     const server = serverOf(source);
     if (this.#servers.some((s) => s.server === server)) return;
+    applyServerTimeouts(server, () => this.#serverTimeouts());
     this.#servers.push(new AttachedServer(server, () => this.routes(), options));
     this.servingEndpoints();
   }
@@ -124,6 +126,15 @@ export class AppHttp {
         }
       }),
     );
+  }
+
+  #serverTimeouts(): ServerTimeouts | undefined {
+    try {
+      const { httpRequestTimeout, httpHeadersTimeout, httpKeepAliveTimeout } = this.#app.coreConfig;
+      return { requestTimeout: httpRequestTimeout, headersTimeout: httpHeadersTimeout, keepAliveTimeout: httpKeepAliveTimeout };
+    } catch {
+      return undefined; // config not loaded yet: applied when the server starts listening
+    }
   }
 
   #startPolling(): void {
