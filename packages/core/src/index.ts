@@ -56,3 +56,4 @@ export {
   type ConfigProblem,
   type GraphErrorCode,
 } from './errors.js';
+export { unavailableResponder, UnavailableResponder, type ReplyLike, type UnavailableAnswer, type UnavailableResponderOptions, type UnavailableSource } from './http/unavailable-responder.js';

@@ -109,17 +109,27 @@ export class ServerConnection<TSchema extends DrizzleSchema> implements Database
    * Done when every socket has closed: postgres.js 3.4's `end()` promise never settles
    * once a connection was dropped with a query in flight, although nothing is left open.
    */
-  async close(signal: AbortSignal): Promise<void> {
+  async close(signal: AbortSignal, graceMs: number): Promise<number> {
     this.#probe.close();
     const ended = this.sql.end();
     const forceClose = (): void => this.#sockets.destroyAll('connection closed: the stop deadline passed');
     if (signal.aborted) forceClose();
     else signal.addEventListener('abort', forceClose, { once: true });
+    // Everything that depends on this instance has stopped: a query still running past the
+    // grace belongs to work already given up (a request cut at the drain deadline, a hung
+    // server). Cancel it, so the stop ends clean and in time.
+    let cancelled = 0;
+    const cancel = setTimeout(() => {
+      cancelled = this.#sockets.size;
+      this.#sockets.destroyAll('query cancelled: still running when the stop grace ran out');
+    }, graceMs);
     try {
       await raceAbort(Promise.race([ended, this.#sockets.whenAllClosed()]), signal);
     } finally {
+      clearTimeout(cancel);
       signal.removeEventListener('abort', forceClose);
     }
+    return cancelled;
   }
 }
 

@@ -1,4 +1,4 @@
-import { APP, APP_SETTINGS, Inject, Service, type App, type OnStart } from '@plinth/core';
+import { APP, APP_SETTINGS, Inject, Service, unavailableResponder, type App, type OnStart } from '@plinth/core';
 import fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { ProcessedEvents } from '../events/processed-events.js';
 import { UserRepository } from '../users/user-repository.js';
@@ -61,9 +61,12 @@ export class HttpApi implements OnStart {
   }
 
   private routes(server: FastifyInstance): void {
+    const unavailable = unavailableResponder(this.app);
     server.setErrorHandler((error: FastifyError, _request, reply) => {
       if (error.validation) return reply.code(400).send(fieldErrors(error));
       if (error.statusCode && error.statusCode < 500) return reply.code(error.statusCode).send({ error: error.message });
+      // A dependency is down: 503 with Retry-After, logged once per outage, not per request.
+      if (unavailable.reply(error, reply)) return reply;
       this.app.logger.error({ err: error }, 'request failed');
       return reply.code(500).send({ error: 'internal error' });
     });
