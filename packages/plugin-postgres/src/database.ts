@@ -35,4 +35,6 @@ export interface DatabaseConnection<TSchema extends DrizzleSchema> {
    * (0: everything finished). When `signal` aborts, closes at once and rejects.
    */
   close(signal: AbortSignal, graceMs: number): Promise<number>;
+  /** Closes connections whose query has had no answer for `silentMs`; returns how many (0 on PGlite). */
+  cancelSilent(silentMs: number): number;
 }

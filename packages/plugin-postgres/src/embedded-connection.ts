@@ -88,6 +88,10 @@ export class EmbeddedConnection<TSchema extends DrizzleSchema> implements Databa
     await raceAbort(this.#client.query('select 1'), signal);
   }
 
+  cancelSilent(): number {
+    return 0;
+  }
+
   async close(signal: AbortSignal): Promise<number> {
     // PGlite runs queries one at a time, in this process: close() waits for the one in
     // progress, and there is no connection to cut.

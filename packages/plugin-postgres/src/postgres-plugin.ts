@@ -115,7 +115,7 @@ export class PostgresPlugin<TSchema extends DrizzleSchema = Record<string, never
     return this.db.transaction(fn, config);
   }
 
-  async preStart({ signal }: HookContext): Promise<void> {
+  async preStart({ signal, appSignal }: HookContext): Promise<void> {
     const target = this.#target;
     const migrations = this.#migrationsConfig();
     if (target.kind === 'embedded' && !this.#announced) {
@@ -162,6 +162,7 @@ export class PostgresPlugin<TSchema extends DrizzleSchema = Record<string, never
       throw new Error(message, { cause: error });
     }
     this.#state = 'started';
+    this.#cancelStalledQueriesOnShutdown(appSignal);
     this.#ctx.logger.info(
       target.kind === 'server'
         ? { driver: 'postgres', target: this.target, poolMax: this.#ctx.config.poolMax, ssl: target.ssl }
@@ -210,6 +211,35 @@ export class PostgresPlugin<TSchema extends DrizzleSchema = Record<string, never
       throw new Error(this.#ctx.redact(`${this.target}: ${why}`), { cause: error });
     }
     this.#markRecovered();
+  }
+
+  /**
+   * Once shutdown begins, a query that has had no answer for STOP_QUERY_GRACE is cancelled
+   * (its connection closed): a hung server would otherwise hold every request and message
+   * handler waiting on it, and with them each step of the shutdown, past its budget. The
+   * callers get a connection error (a 503 through core's unavailableResponder).
+   */
+  #cancelStalledQueriesOnShutdown(appSignal: AbortSignal): void {
+    const watch = (): void => {
+      const grace = this.#ctx.config.stopQueryGrace;
+      const timer = setInterval(() => {
+        const connection = this.#connection;
+        if (connection === undefined || this.#state === 'stopped') {
+          clearInterval(timer);
+          return;
+        }
+        const cancelled = connection.cancelSilent(grace);
+        if (cancelled > 0) {
+          this.#ctx.logger.warn(
+            { connections: cancelled, graceMs: grace },
+            `cancelled the queries still running after ${grace} ms without an answer while shutting down: closed ${cancelled} connection(s)`,
+          );
+        }
+      }, Math.max(50, Math.min(250, grace)));
+      timer.unref();
+    };
+    if (appSignal.aborted) watch();
+    else appSignal.addEventListener('abort', watch, { once: true });
   }
 
   #usable(): DatabaseConnection<TSchema> {

@@ -99,6 +99,11 @@ export class ServerConnection<TSchema extends DrizzleSchema> implements Database
     return new ServerConnection(raw, sockets, options);
   }
 
+  /** Closes connections whose query has had no answer for `silentMs`; returns how many. */
+  cancelSilent(silentMs: number): number {
+    return this.#sockets.destroySilent(silentMs, `query cancelled: no answer for ${silentMs} ms while shutting down`);
+  }
+
   ping(signal: AbortSignal): Promise<void> {
     return this.#probe.check(signal);
   }

@@ -60,7 +60,7 @@ export const postgresSettings = {
     default: 30_000,
   }),
   stopQueryGrace: setting.duration({
-    doc: 'On stop, how long queries still running may take before they are cancelled and their connections closed (ms). Keep it below STOP_TIMEOUT, so a hung server cannot make the stop fail',
+    doc: 'Once shutdown begins, how long a query may go without an answer before it is cancelled and its connection closed; on stop, how long queries still running may take (ms). Keep it below STOP_TIMEOUT and the HTTP drain timeout, so a hung server cannot hold shutdown past its budget',
     default: 8_000,
   }),
   migrations: setting.string({

@@ -19,7 +19,7 @@ after(async () => {
 const throughProxy = () => ({ TEST_APP_EVENTS_URL: `amqp://guest:guest@${proxy.host}:${proxy.port}/` });
 
 describe('a broker that accepts but never answers', () => {
-  it('is reported down by the health check within its timeout, and up again once it answers', async () => {
+  it('is reported down by the health check within its timeout, makes the plugin unavailable, and both recover once it answers', async () => {
     // A heartbeat far longer than the test: only an active round trip can notice the hang.
     const { app } = testApp({
       env: { ...throughProxy(), TEST_APP_EVENTS_HEARTBEAT: '60s', TEST_APP_EVENTS_HEALTH_TIMEOUT: '500', TEST_APP_HEALTH_CACHE_TTL: '0' },
@@ -34,11 +34,13 @@ describe('a broker that accepts but never answers', () => {
       assert.equal(report.checks['events']?.status, 'down', 'a hung broker is not ready');
       assert.ok(tookMs < 2000, `the check ends at its timeout, not when the broker wakes up (${Math.round(tookMs)} ms)`);
       assert.equal((await app.health.report()).checks['events']?.status, 'down', 'still down while it hangs');
+      assert.equal(app.state, 'degraded', 'the plugin is unavailable while the broker does not answer');
       await proxy.restore();
       await waitFor(async () => (await app.health.report()).checks['events']?.status === 'up', {
         timeoutMs: 5000,
         message: 'up again once the broker answers',
       });
+      assert.equal(app.state, 'ready');
     } finally {
       await proxy.restore().catch(() => undefined);
       await app.stop();

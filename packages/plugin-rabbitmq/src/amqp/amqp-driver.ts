@@ -44,6 +44,7 @@ export class AmqpDriver implements BrokerDriver {
   #model: ChannelModel | undefined;
   #state: State = 'closed';
   #blocked: string | undefined;
+  #watchingHang = false;
   #reconnect: AbortController | undefined;
   #reconnecting: Promise<void> | undefined;
   readonly #closedModels = new WeakSet<ChannelModel>();
@@ -128,7 +129,42 @@ export class AmqpDriver implements BrokerDriver {
     const idle = [...this.#consumers].filter((c) => !c.cancelled && !c.active).map((c) => c.queue);
     if (idle.length > 0) throw new Error(`consumer channel closed for queue ${idle.map((q) => `"${q}"`).join(', ')} (reopening)`);
     if (this.#blocked !== undefined) throw new Error(`the broker blocked the connection: ${this.#blocked}`);
-    await this.#probe.check(model, signal);
+    try {
+      await this.#probe.check(model, signal);
+    } catch (error) {
+      this.#onUnanswered(model, error);
+      throw error;
+    }
+  }
+
+  /**
+   * The broker took the bytes but did not answer: unavailable (readiness, and requests
+   * failing on a publish answer 503) until a round trip comes back on this connection.
+   * Losing the connection hands over to the reconnect loop.
+   */
+  #onUnanswered(model: ChannelModel, error: unknown): void {
+    const { availability, redact } = this.#options;
+    if (this.#model !== model || this.#state !== 'open' || !availability.available || this.#watchingHang) return;
+    const reason = redact(`${this.target} does not answer: ${(error as Error).message}`);
+    this.#logger.warn({ target: this.target }, reason);
+    availability.markUnavailable(reason);
+    this.#watchingHang = true;
+    void (async () => {
+      try {
+        while (this.#model === model && this.#state === 'open') {
+          try {
+            await this.#probe.check(model, AbortSignal.timeout(this.#options.connectTimeoutMs));
+            availability.markAvailable();
+            this.#logger.info({ target: this.target }, 'the broker answers again');
+            return;
+          } catch {
+            await sleep(250).catch(() => undefined);
+          }
+        }
+      } finally {
+        this.#watchingHang = false;
+      }
+    })();
   }
 
   /**
