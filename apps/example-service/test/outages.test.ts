@@ -94,3 +94,41 @@ describe('example service when PostgreSQL goes away', () => {
     assert.ok(result.afterMs < 1000 + 2500, `within the request timeout plus one check interval (${result.afterMs} ms)`);
   });
 });
+
+describe('example service stopped while PostgreSQL hangs', () => {
+  it('exits 0 within the shutdown budget: queries with no answer are cancelled once shutdown begins', async () => {
+    await requireService('postgres');
+    const database = await createScratchPostgresDatabase('example_hang');
+    const cache = await createScratchRedis();
+    const { host, port } = serviceAddress('postgres');
+    const proxy = await startTcpProxy({ targetHost: host, targetPort: port });
+    const url = new URL(database.url);
+    url.host = `${proxy.host}:${proxy.port}`;
+    try {
+      const service = await startService({
+        EXAMPLE_SERVICE_PRIMARY_DB_URL: url.toString(),
+        EXAMPLE_SERVICE_SESSION_CACHE_URL: cache.url,
+        EXAMPLE_SERVICE_EVENTS_URL: testServices().amqp,
+        EXAMPLE_SERVICE_PRIMARY_DB_STOP_QUERY_GRACE: '1500',
+        EXAMPLE_SERVICE_SHUTDOWN_TIMEOUT: '8000',
+      });
+      const load = startKeepAliveLoad({ url: `${service.url}/stats`, connections: 4, maxDurationMs: 30_000 });
+      await waitFor(() => load.report().completed > 20, { timeoutMs: 10_000, message: 'load running' });
+      proxy.hang();
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const signalled = performance.now();
+      service.process.signal('SIGTERM');
+      const { code } = await service.process.exited;
+      const exitMs = Math.round(performance.now() - signalled);
+      await load.stop();
+      assert.equal(code, 0, `a clean stop (${exitMs} ms):\n${service.process.tail()}`);
+      assert.ok(exitMs < 8000, `before the shutdown budget ran out (${exitMs} ms)`);
+      assert.ok(service.process.lines.some((line) => /cancelled the queries still running/.test(message(line))), 'the cancellation is logged');
+    } finally {
+      await proxy.restore().catch(() => undefined);
+      await proxy.close();
+      await cache.release();
+      await database.drop();
+    }
+  });
+});
