@@ -72,7 +72,7 @@ export class ServerConnection<TSchema extends DrizzleSchema> implements Database
       config,
       applicationName: options.applicationName,
       max: config.poolMax,
-      socket: sockets.connector(target.host, target.port),
+      socket: sockets.connector(target.host, target.port, { watchSilence: target.ssl === 'disable' }),
       onnotice: noticeLogger(options.logger),
       onclose: () => {
         if (opened) options.onConnectionClosed();

@@ -23,7 +23,7 @@ export class SocketTracker {
    * postgres.js queues its startup message until the connection is up, and its
    * `connect_timeout` covers the TCP connect as well as the handshake.
    */
-  connector(host: string, port: number): () => net.Socket {
+  connector(host: string, port: number, options: { watchSilence?: boolean } = {}): () => net.Socket {
     return () => {
       const socket = host.startsWith('/')
         ? net.connect({ path: `${host}/.s.PGSQL.${port}` })
@@ -32,7 +32,8 @@ export class SocketTracker {
       Object.assign(socket, { host, port });
       // postgres.js listens too; this one only guarantees an error never goes unheard.
       socket.on('error', () => {});
-      this.#watchSilence(socket);
+      // Over TLS the bytes bypass this socket's write() and 'data': nothing to watch.
+      if (options.watchSilence) this.#watchSilence(socket);
       this.#sockets.add(socket);
       socket.once('close', () => {
         this.#sockets.delete(socket);
