@@ -7,10 +7,6 @@ const ON_KUBERNETES = process.env['KUBERNETES_SERVICE_HOST'] !== undefined;
 /** Settings every app has, read from `{APP}_{SETTING}`. */
 export const coreSettings = {
   logLevel: setting.oneOf(LOG_LEVELS, { doc: 'Log level', default: 'info' }),
-  logRedact: setting.string({
-    doc: 'Log paths to censor besides the defaults (credentials, cookies, request bodies, email, phone, address), comma-separated in pino redact syntax, e.g. user.name,*.ssn',
-    default: '',
-  }),
   shutdownDelay: setting.duration({
     doc: 'How long to keep serving after SIGTERM with readiness at 503, so load balancers stop routing here (ms; default 5000 on Kubernetes, else 0)',
     default: ON_KUBERNETES ? 5000 : 0,
@@ -53,6 +49,10 @@ export const coreSettings = {
   httpKeepAliveTimeout: setting.duration({
     doc: 'Attached HTTP servers: how long an idle kept-alive connection stays open (ms). Behind a load balancer, keep it above the balancer idle timeout',
     default: 5_000,
+  }),
+  logRedact: setting.string({
+    doc: 'Log paths to censor besides the defaults (credentials, cookies, request bodies, email, phone, address), comma-separated in pino redact syntax, e.g. user.name,*.ssn',
+    default: '',
   }),
 } as const;
 
