@@ -29,6 +29,12 @@ export interface DatabaseConnection<TSchema extends DrizzleSchema> {
   readonly sql: postgres.Sql | undefined;
   /** Resolves when `select 1` answers; rejects otherwise, no later than `signal`. */
   ping(signal: AbortSignal): Promise<void>;
-  /** Lets in-flight queries finish, then closes; when `signal` aborts, closes at once. */
-  close(signal: AbortSignal): Promise<void>;
+  /**
+   * Lets in-flight queries finish, then closes; queries still running after `graceMs` are
+   * cancelled (their connections closed). Resolves with how many connections that closed
+   * (0: everything finished). When `signal` aborts, closes at once and rejects.
+   */
+  close(signal: AbortSignal, graceMs: number): Promise<number>;
+  /** Closes connections whose query has had no answer for `silentMs`; returns how many (0 on PGlite). */
+  cancelSilent(silentMs: number): number;
 }

@@ -89,9 +89,15 @@ export class EmbeddedConnection<TSchema extends DrizzleSchema> implements Databa
     await raceAbort(this.#client.query('select 1'), signal);
   }
 
-  async close(signal: AbortSignal): Promise<void> {
-    // PGlite runs queries one at a time; close() waits for the one in progress.
+  cancelSilent(): number {
+    return 0;
+  }
+
+  async close(signal: AbortSignal): Promise<number> {
+    // PGlite runs queries one at a time, in this process: close() waits for the one in
+    // progress, and there is no connection to cut.
     await raceAbort(this.#client.close(), signal);
+    return 0;
   }
 }
 

@@ -45,8 +45,12 @@ export interface PostgresOptions<TSchema extends DrizzleSchema = Record<string, 
 
 type State = 'idle' | 'started' | 'stopping' | 'stopped';
 
-/** Pauses between recovery probes after a connection error: from 200 ms, doubling, up to 5 s, jittered. */
-const RECOVERY_BACKOFF = { initialDelayMs: 200, maxDelayMs: 5000 } as const;
+/**
+ * Pauses between recovery probes after a connection error: from 100 ms, doubling, up to
+ * 1 s, jittered. A probe is one `select 1` on one connection, so a server that comes back
+ * is seen within about a second.
+ */
+export const RECOVERY_BACKOFF = { initialDelayMs: 100, maxDelayMs: 1000 } as const;
 
 /**
  * One PostgreSQL instance (`primary_db`, `analytics_db`…): a drizzle database on a
@@ -111,7 +115,7 @@ export class PostgresPlugin<TSchema extends DrizzleSchema = Record<string, never
     return this.db.transaction(fn, config);
   }
 
-  async preStart({ signal }: HookContext): Promise<void> {
+  async preStart({ signal, appSignal }: HookContext): Promise<void> {
     const target = this.#target;
     const migrations = this.#migrationsConfig();
     if (target.kind === 'server' && !this.#announced && process.env['PGTARGETSESSIONATTRS']) {
@@ -150,6 +154,7 @@ export class PostgresPlugin<TSchema extends DrizzleSchema = Record<string, never
       throw new Error(message, { cause: error });
     }
     this.#state = 'started';
+    this.#cancelStalledQueriesOnShutdown(appSignal);
     this.#ctx.logger.info(
       target.kind === 'server'
         ? { target: this.target, poolMax: this.#ctx.config.poolMax, ssl: target.ssl }
@@ -164,7 +169,13 @@ export class PostgresPlugin<TSchema extends DrizzleSchema = Record<string, never
     const connection = this.#connection;
     const started = performance.now();
     try {
-      await connection?.close(signal);
+      const cancelled = await connection?.close(signal, this.#ctx.config.stopQueryGrace);
+      if (cancelled) {
+        this.#ctx.logger.warn(
+          { connections: cancelled, graceMs: this.#ctx.config.stopQueryGrace },
+          `cancelled the queries still running after ${this.#ctx.config.stopQueryGrace} ms: closed ${cancelled} connection(s)`,
+        );
+      }
     } catch (error) {
       this.#ctx.logger.warn({ error: this.#ctx.redact(messageOf(error)) }, 'closed connections before in-flight queries finished');
       throw error;
@@ -192,6 +203,35 @@ export class PostgresPlugin<TSchema extends DrizzleSchema = Record<string, never
       throw new Error(this.#ctx.redact(`${this.target}: ${why}`), { cause: error });
     }
     this.#markRecovered();
+  }
+
+  /**
+   * Once shutdown begins, a query that has had no answer for STOP_QUERY_GRACE is cancelled
+   * (its connection closed): a hung server would otherwise hold every request and message
+   * handler waiting on it, and with them each step of the shutdown, past its budget. The
+   * callers get a connection error (a 503 through core's unavailableResponder).
+   */
+  #cancelStalledQueriesOnShutdown(appSignal: AbortSignal): void {
+    const watch = (): void => {
+      const grace = this.#ctx.config.stopQueryGrace;
+      const timer = setInterval(() => {
+        const connection = this.#connection;
+        if (connection === undefined || this.#state === 'stopped') {
+          clearInterval(timer);
+          return;
+        }
+        const cancelled = connection.cancelSilent(grace);
+        if (cancelled > 0) {
+          this.#ctx.logger.warn(
+            { connections: cancelled, graceMs: grace },
+            `cancelled the queries still running after ${grace} ms without an answer while shutting down: closed ${cancelled} connection(s)`,
+          );
+        }
+      }, Math.max(50, Math.min(250, grace)));
+      timer.unref();
+    };
+    if (appSignal.aborted) watch();
+    else appSignal.addEventListener('abort', watch, { once: true });
   }
 
   #usable(): DatabaseConnection<TSchema> {

@@ -73,7 +73,7 @@ export class ServerConnection<TSchema extends DrizzleSchema> implements Database
       config,
       applicationName: options.applicationName,
       max: config.poolMax,
-      socket: sockets.connector(target.host, target.port),
+      socket: sockets.connector(target.host, target.port, { watchSilence: target.ssl === 'disable' }),
       onnotice: noticeLogger(options.logger),
       onclose: () => {
         if (opened) options.onConnectionClosed();
@@ -100,6 +100,11 @@ export class ServerConnection<TSchema extends DrizzleSchema> implements Database
     return new ServerConnection(raw, sockets, options);
   }
 
+  /** Closes connections whose query has had no answer for `silentMs`; returns how many. */
+  cancelSilent(silentMs: number): number {
+    return this.#sockets.destroySilent(silentMs, `query cancelled: no answer for ${silentMs} ms while shutting down`);
+  }
+
   ping(signal: AbortSignal): Promise<void> {
     return this.#probe.check(signal);
   }
@@ -110,17 +115,27 @@ export class ServerConnection<TSchema extends DrizzleSchema> implements Database
    * Done when every socket has closed: postgres.js 3.4's `end()` promise never settles
    * once a connection was dropped with a query in flight, although nothing is left open.
    */
-  async close(signal: AbortSignal): Promise<void> {
+  async close(signal: AbortSignal, graceMs: number): Promise<number> {
     this.#probe.close();
     const ended = this.sql.end();
     const forceClose = (): void => this.#sockets.destroyAll('connection closed: the stop deadline passed');
     if (signal.aborted) forceClose();
     else signal.addEventListener('abort', forceClose, { once: true });
+    // Everything that depends on this instance has stopped: a query still running past the
+    // grace belongs to work already given up (a request cut at the drain deadline, a hung
+    // server). Cancel it, so the stop ends clean and in time.
+    let cancelled = 0;
+    const cancel = setTimeout(() => {
+      cancelled = this.#sockets.size;
+      this.#sockets.destroyAll('query cancelled: still running when the stop grace ran out');
+    }, graceMs);
     try {
       await raceAbort(Promise.race([ended, this.#sockets.whenAllClosed()]), signal);
     } finally {
+      clearTimeout(cancel);
       signal.removeEventListener('abort', forceClose);
     }
+    return cancelled;
   }
 }
 

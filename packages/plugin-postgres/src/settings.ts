@@ -56,8 +56,12 @@ export const postgresSettings = {
   idleTimeout: setting.duration({ doc: 'Close pool connections idle this long (ms; 0 keeps them open)', default: 0 }),
   connectTimeout: setting.duration({ doc: 'Give up opening one connection after this long (ms)', default: 5000 }),
   statementTimeout: setting.duration({
-    doc: 'Server-side statement_timeout of every pool connection (ms; 0 means no limit)',
-    default: 0,
+    doc: 'Server-side statement_timeout of every pool connection: a statement running longer is cancelled by the server (ms; 0 means no limit)',
+    default: 30_000,
+  }),
+  stopQueryGrace: setting.duration({
+    doc: 'Once shutdown begins, how long a query may go without an answer before it is cancelled and its connection closed; on stop, how long queries still running may take (ms). Keep it below STOP_TIMEOUT and the HTTP drain timeout, so a hung server cannot hold shutdown past its budget',
+    default: 8_000,
   }),
   migrations: setting.string({
     doc: 'Folder of drizzle-kit migrations to apply at start (relative to the working directory). Overrides the migrations option given in code',

@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { performance } from 'node:perf_hooks';
 
 /**
  * Opens the sockets of a postgres.js client and remembers them, so a client can be shut
@@ -7,6 +8,8 @@ import net from 'node:net';
  */
 export class SocketTracker {
   readonly #sockets = new Set<net.Socket>();
+  /** Per socket: since when it has sent bytes the server has not answered yet (performance.now()). */
+  readonly #waitingSince = new WeakMap<net.Socket, number>();
   readonly #onEmpty = new Set<() => void>();
   #closedReason: Error | undefined;
 
@@ -20,7 +23,7 @@ export class SocketTracker {
    * postgres.js queues its startup message until the connection is up, and its
    * `connect_timeout` covers the TCP connect as well as the handshake.
    */
-  connector(host: string, port: number): () => net.Socket {
+  connector(host: string, port: number, options: { watchSilence?: boolean } = {}): () => net.Socket {
     return () => {
       const socket = host.startsWith('/')
         ? net.connect({ path: `${host}/.s.PGSQL.${port}` })
@@ -29,6 +32,8 @@ export class SocketTracker {
       Object.assign(socket, { host, port });
       // postgres.js listens too; this one only guarantees an error never goes unheard.
       socket.on('error', () => {});
+      // Over TLS the bytes bypass this socket's write() and 'data': nothing to watch.
+      if (options.watchSilence) this.#watchSilence(socket);
       this.#sockets.add(socket);
       socket.once('close', () => {
         this.#sockets.delete(socket);
@@ -67,6 +72,34 @@ export class SocketTracker {
     for (const socket of this.#sockets) socket.destroy(error);
     this.#sockets.clear();
     this.#notifyIfEmpty();
+  }
+
+  /**
+   * Destroys every socket that sent a query and has heard nothing back for `silentMs`:
+   * a server that hangs, or a statement still running. Returns how many it destroyed.
+   */
+  destroySilent(silentMs: number, reason: string): number {
+    const now = performance.now();
+    const error = Object.assign(new Error(reason), { code: 'CONNECTION_DESTROYED' });
+    let destroyed = 0;
+    for (const socket of this.#sockets) {
+      const since = this.#waitingSince.get(socket);
+      if (since === undefined || now - since < silentMs) continue;
+      socket.destroy(error);
+      destroyed += 1;
+    }
+    return destroyed;
+  }
+
+  /** Writing starts a wait (unless one is running); any byte from the server ends it. */
+  #watchSilence(socket: net.Socket): void {
+    const write = socket.write;
+    const waitingSince = this.#waitingSince;
+    socket.write = function (this: net.Socket, ...args: unknown[]): boolean {
+      if (!waitingSince.has(socket)) waitingSince.set(socket, performance.now());
+      return Reflect.apply(write, this, args) as boolean;
+    } as net.Socket['write'];
+    socket.on('data', () => waitingSince.delete(socket));
   }
 
   #notifyIfEmpty(): void {

@@ -24,6 +24,7 @@ const defaults: PostgresConfig = {
   idleTimeout: 0,
   connectTimeout: 5000,
   statementTimeout: 0,
+  stopQueryGrace: 8000,
   migrations: undefined,
   dataDir: undefined,
 };

@@ -50,6 +50,6 @@ export interface BrokerDriver {
   settle(signal: AbortSignal): Promise<void>;
   /** Closes channels and the connection; publishes still pending are rejected. */
   close(): Promise<void>;
-  /** Throws with a reason unless the connection and every channel are open. */
-  check(): void;
+  /** Throws with a reason unless the connection and every channel are open and the broker answers before `signal` aborts. */
+  check(signal: AbortSignal): Promise<void> | void;
 }

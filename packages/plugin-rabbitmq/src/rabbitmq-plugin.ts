@@ -2,6 +2,7 @@ import {
   definePlugin,
   PlinthError,
   type HealthCheck,
+  type HealthCheckContext,
   type HookContext,
   type OnStart,
   type OnStop,
@@ -28,6 +29,9 @@ export interface RabbitMqOptions {
 }
 
 export type RabbitMqConfig = SettingsOf<typeof rabbitmqSettings>;
+
+/** Round-trip bound of a health check called outside the app's probes. */
+const DIRECT_CHECK_TIMEOUT_MS = 1000;
 
 type Phase = 'created' | 'ready' | 'started' | 'stopping' | 'stopped';
 
@@ -114,9 +118,13 @@ export class RabbitMqPlugin implements PreStart, OnStart, OnStop, HealthCheck {
     this.#phase = 'stopped';
   }
 
-  /** Up when the connection, the publish channel and every consumer channel are open. */
-  async healthCheck(): Promise<void> {
-    this.#driver.check();
+  /**
+   * Up when the connection, the publish channel and every consumer channel are open and
+   * the broker answers a round trip (a passive declare) within the health timeout
+   * (`ctx.signal`; called directly, 1 s).
+   */
+  async healthCheck(ctx?: HealthCheckContext): Promise<void> {
+    await this.#driver.check(ctx?.signal ?? AbortSignal.timeout(DIRECT_CHECK_TIMEOUT_MS));
   }
 
   /**

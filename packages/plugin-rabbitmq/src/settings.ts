@@ -21,10 +21,13 @@ export const rabbitmqSettings = {
   prefetch: setting.positiveInt({ doc: 'Default number of unacknowledged messages per subscription', default: 10 }),
   publishTimeout: setting.duration({
     doc: 'How long a publish may wait for the broker to confirm it, reconnection included, before it rejects (ms)',
-    default: 10_000,
+    default: 3_000,
   }),
-  reconnectDelay: setting.duration({ doc: 'First delay before reconnecting after a lost connection (ms); grows exponentially, with jitter', default: 200 }),
-  reconnectMaxDelay: setting.duration({ doc: 'Longest delay between reconnect attempts (ms)', default: 15_000 }),
+  reconnectDelay: setting.duration({ doc: 'First delay before reconnecting after a lost connection (ms); doubles per attempt, with jitter', default: 100 }),
+  reconnectMaxDelay: setting.duration({
+    doc: 'Longest delay between reconnect attempts (ms): how late, at most, a returning broker is noticed',
+    default: 2_000,
+  }),
 } as const;
 
 export type RabbitMqSettings = typeof rabbitmqSettings;

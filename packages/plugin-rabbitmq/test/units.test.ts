@@ -133,6 +133,21 @@ describe('connection settings', () => {
     });
   });
 
+  it('rejects a URL without a host (amqp://) instead of connecting to localhost', async () => {
+    for (const url of ['amqp://', 'amqps://', 'amqp:///vhost', 'amqp://guest:guest@/']) {
+      const app = createApp({ name: 'test-app', plugins: [rabbitmq('events')], env: { TEST_APP_EVENTS_URL: url, TEST_APP_LOG_LEVEL: 'silent' } });
+      try {
+        await assert.rejects(app.start(), (error: Error) => {
+          assert.ok(error instanceof ConfigError, `${url}: ${error.message}`);
+          assert.match(error.message, /TEST_APP_EVENTS_URL=<redacted> is invalid: expected a URL with a host/);
+          return true;
+        });
+      } finally {
+        await app.stop();
+      }
+    }
+  });
+
   it('lists its settings in describeConfig, the password and URL marked sensitive', () => {
     const app = createApp({ name: 'test-app', plugins: [rabbitmq('events')], env: {} });
     const entries = app.describeSettings().filter((e) => e.env.startsWith('TEST_APP_EVENTS_'));

@@ -21,3 +21,5 @@ export { startRedisServer, ping as redisPing } from './redis-server.js';
 export type { RedisServer, RedisServerOptions } from './redis-server.js';
 export { createScratchAmqpVhost } from './scratch-vhost.js';
 export type { ScratchAmqpVhost } from './scratch-vhost.js';
+export { sendSlowBody } from './slow-client.js';
+export type { SlowBodyOptions, SlowBodyResult } from './slow-client.js';

@@ -1,26 +1,37 @@
 import { APP, APP_SETTINGS, Inject, Service, type App, type OnStart } from '@plinth/core';
+import { unavailableResponder } from '@plinth/core/http';
 import fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { WelcomedUsers } from '../events/welcomed-users.js';
 import { UserRepository } from '../users/user-repository.js';
 import { UserService } from '../users/user-service.js';
 import type { ExampleSettings } from '../settings.js';
 import { fieldErrors } from './validation-errors.js';
+import { validatorCompiler } from './validators.js';
+
+/** No control characters (PostgreSQL rejects NUL in text; the others have no place in a name). */
+const PRINTABLE = '^[^\\u0000-\\u001f\\u007f]*$';
+/** `local@domain.tld`, without spaces or control characters. */
+const EMAIL = '^[^@\\s\\u0000-\\u001f\\u007f]+@[^@\\s\\u0000-\\u001f\\u007f]+\\.[^@\\s\\u0000-\\u001f\\u007f]+$';
 
 const createUserBody = {
   type: 'object',
   required: ['name', 'email'],
   additionalProperties: false,
   properties: {
-    name: { type: 'string', minLength: 1, maxLength: 200 },
-    email: { type: 'string', maxLength: 320, pattern: '^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$' },
+    name: { type: 'string', minLength: 1, maxLength: 200, pattern: PRINTABLE },
+    email: { type: 'string', maxLength: 320, pattern: EMAIL },
   },
 } as const;
 
+/** Decimal digits only: `1e309`, `Infinity` or `0x10` would otherwise be coerced to numbers. */
 const userParams = {
   type: 'object',
   required: ['id'],
-  properties: { id: { type: 'integer', minimum: 1, maximum: 2147483647 } },
+  properties: { id: { type: 'string', pattern: '^[1-9][0-9]{0,9}$' } },
 } as const;
+
+/** The users.id column is a PostgreSQL integer. */
+const MAX_ID = 2_147_483_647;
 
 /**
  * The users API on fastify. plinth serves the probes on the same port and drains the
@@ -37,7 +48,8 @@ export class HttpApi implements OnStart {
     @Inject(UserRepository) private readonly repository: UserRepository,
     @Inject(WelcomedUsers) private readonly welcomed: WelcomedUsers,
   ) {
-    this.server = fastify({ logger: false, ajv: { customOptions: { coerceTypes: 'array', allErrors: true } } });
+    this.server = fastify({ logger: false });
+    this.server.setValidatorCompiler(validatorCompiler);
     this.routes(this.server);
     this.app.attachHttpServer(this.server);
   }
@@ -50,9 +62,12 @@ export class HttpApi implements OnStart {
   }
 
   private routes(server: FastifyInstance): void {
+    const unavailable = unavailableResponder(this.app);
     server.setErrorHandler((error: FastifyError, _request, reply) => {
       if (error.validation) return reply.code(400).send(fieldErrors(error));
       if (error.statusCode && error.statusCode < 500) return reply.code(error.statusCode).send({ error: error.message });
+      // A dependency is down: 503 with Retry-After, logged once per outage, not per request.
+      if (unavailable.reply(error, reply)) return reply;
       this.app.logger.error({ err: error }, 'request failed');
       return reply.code(500).send({ error: 'internal error' });
     });
@@ -63,8 +78,10 @@ export class HttpApi implements OnStart {
       return reply.code(201).send(result.created);
     });
 
-    server.get<{ Params: { id: number } }>('/users/:id', { schema: { params: userParams } }, async (request, reply) => {
-      const { user, fromCache } = await this.users.find(request.params.id);
+    server.get<{ Params: { id: string } }>('/users/:id', { schema: { params: userParams } }, async (request, reply) => {
+      const id = Number(request.params.id);
+      if (id > MAX_ID) return reply.code(400).send({ error: 'invalid input', fields: { id: `must be at most ${MAX_ID}` } });
+      const { user, fromCache } = await this.users.find(id);
       void reply.header('x-cache', fromCache ? 'hit' : 'miss');
       if (!user) return reply.code(404).send({ error: 'user not found' });
       return user;

@@ -12,6 +12,7 @@ import type { HealthServer, ServeHealthOptions } from '../health/health-server.j
 import { AppHttp } from '../http/app-http.js';
 import type { AttachHttpServerOptions, HttpServerSource } from '../http/attached-server.js';
 import { serveHttp, type ServeHttpOptions } from '../http/serve-http.js';
+import type { UnavailablePlugin } from '../http/unavailable-responder.js';
 import type { InjectionToken } from '../internal/injection-metadata.js';
 import type { BackoffOptions } from '../lifecycle/backoff.js';
 import type { HookTimeouts } from '../lifecycle/component.js';
@@ -118,6 +119,12 @@ export class App<S extends SettingsSchema = SettingsSchema> {
     const instance = this.#runtime().plugins.get(prefix);
     if (instance === undefined) throw new PlinthError(`No plugin is declared with prefix "${prefix}"`);
     return instance as PluginOf<K>;
+  }
+
+  /** The plugins unavailable right now, by prefix (none before start). */
+  unavailablePlugins(): readonly UnavailablePlugin[] {
+    const components = this.#lifecycle.runtime?.components ?? [];
+    return components.flatMap((c) => (c.availability && !c.availability.available ? [{ prefix: c.id, critical: c.critical, reason: c.availability.reason }] : []));
   }
 
   /** A service by its class (typed as its instance), or a built-in value by token. */

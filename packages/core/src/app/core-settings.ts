@@ -46,6 +46,22 @@ export const coreSettings = {
     doc: 'Name of the environment: development, staging, production… production (like NODE_ENV=production or a Kubernetes pod) makes a plugin without a server a config error unless its EMBEDDED setting is true',
   }),
   allowEnv: allowEnvSetting,
+  httpRequestTimeout: setting.duration({
+    doc: 'Attached HTTP servers: a request whose headers and body have not all arrived after this long gets 408 and its connection is closed (ms; 0 turns it off)',
+    default: 30_000,
+  }),
+  httpHeadersTimeout: setting.duration({
+    doc: 'Attached HTTP servers: how long the request headers may take to arrive (ms; at most HTTP_REQUEST_TIMEOUT)',
+    default: 10_000,
+  }),
+  httpKeepAliveTimeout: setting.duration({
+    doc: 'Attached HTTP servers: how long an idle kept-alive connection stays open (ms). Behind a load balancer, keep it above the balancer idle timeout',
+    default: 5_000,
+  }),
+  logRedact: setting.string({
+    doc: 'Log paths to censor besides the defaults (credentials, cookies, request bodies, email, phone, address), comma-separated in pino redact syntax, e.g. user.name,*.ssn',
+    default: '',
+  }),
 } as const;
 
 export type CoreSettingKey = keyof typeof coreSettings;

@@ -61,7 +61,7 @@ export function createRuntime(input: RuntimeInput): AppRuntime {
     plugins: input.graph.flatMap((n) => (n.kind === 'plugin' ? [n.plugin] : [])),
     env: input.env,
   });
-  const logger = createLogger(input.name, settings.core.logLevel, input.logDestination);
+  const logger = createLogger(input.name, settings.core.logLevel, input.logDestination, settings.core.logRedact);
   for (const warning of settings.warnings) logger.warn(warning);
   const redactAll = createRedactor(allSecrets(settings));
   const plugins = instantiatePlugins(input.graph, settings, input.name, logger, input.pluginHost(settings, redactAll));

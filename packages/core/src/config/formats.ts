@@ -62,7 +62,7 @@ export const formats = {
     },
   } as SettingFormat<number>,
   url: (protocols?: readonly string[]): SettingFormat<string> => {
-    const expected = protocols ? `a URL (${protocols.map((p) => `${p}//`).join(', ')})` : 'a URL';
+    const expected = protocols ? `a URL with a host (${protocols.map((p) => `${p}//`).join(', ')})` : 'a URL with a host';
     return {
       expected,
       parse(raw) {
@@ -74,6 +74,8 @@ export const formats = {
           return fail(expected);
         }
         if (protocols && !protocols.includes(url.protocol)) fail(expected);
+        // `amqp://` parses, and a client would quietly connect to localhost.
+        if (url.hostname === '' && url.protocol !== 'file:') fail(expected);
         return raw;
       },
     };

@@ -40,6 +40,9 @@ export class HealthMonitor {
     app.on('state', ({ to }) => {
       if (serving(to)) this.#startupFinished = true;
       else this.stopPolling();
+      // A plugin that lost (or regained) its connection changes the state: the next probe
+      // must see that now, not when the cached results expire.
+      if (this.#last) this.#last = { at: Number.NEGATIVE_INFINITY, results: this.#last.results };
     });
   }
 

@@ -13,6 +13,7 @@ import { createAppMetrics } from '../metrics/app-metrics.js';
 import { LifecycleTimings } from '../metrics/lifecycle-timings.js';
 import { createMetricsRoute } from '../metrics/metrics-route.js';
 import { AttachedServer, serverOf, type AttachHttpServerOptions, type HttpServerSource } from './attached-server.js';
+import { applyServerTimeouts, type ServerTimeouts } from './server-timeouts.js';
 import { warnOfShadowedRoutes } from './route-clash.js';
 import { firstOf, routePrefix, type RouteHandler } from './route-handler.js';
 
@@ -105,6 +106,7 @@ export class AppHttp {
   attach(source: HttpServerSource, options?: AttachHttpServerOptions): void {
     const server = serverOf(source);
     if (this.#servers.some((s) => s.server === server)) return;
+    applyServerTimeouts(server, () => this.#serverTimeouts());
     this.#servers.push(new AttachedServer(source, () => this.routes(), (record) => this.#recordRequest(record), options));
     if (options?.endpoints !== false) {
       warnOfShadowedRoutes(source, () => this.frameworkPaths(), (message) => this.#app.runtime()?.logger.warn(message));
@@ -180,6 +182,13 @@ export class AppHttp {
         }
       }),
     );
+  }
+
+  #serverTimeouts(): ServerTimeouts | undefined {
+    const core = this.#app.runtime()?.core;
+    // Not loaded yet: applied when the server starts listening.
+    if (!core) return undefined;
+    return { requestTimeout: core.httpRequestTimeout, headersTimeout: core.httpHeadersTimeout, keepAliveTimeout: core.httpKeepAliveTimeout };
   }
 
   #watchListening(server: HttpServer): void {

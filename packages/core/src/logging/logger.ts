@@ -1,18 +1,22 @@
 import { pino, type Logger, type LevelWithSilent, type DestinationStream } from 'pino';
+import { CENSOR, redactPaths, serializeError } from './redaction.js';
 
 export type { Logger } from 'pino';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /**
- * JSON logs to stdout. Paths that commonly hold secrets are redacted as a second line
- * of defence; the first is that plinth never logs config values marked sensitive.
+ * JSON logs to stdout. Paths that commonly hold secrets, request bodies and personal
+ * fields are redacted (plus `extraRedactPaths`, comma-separated), and errors lose the
+ * query parameters drivers copy into them. plinth itself never logs config values marked
+ * sensitive.
  */
-export function createLogger(appName: string, level: LevelWithSilent, destination?: DestinationStream): Logger {
+export function createLogger(appName: string, level: LevelWithSilent, destination?: DestinationStream, extraRedactPaths = ''): Logger {
   const options = {
     level,
     base: { app: appName },
-    redact: { paths: ['password', '*.password', 'config.password', 'url', '*.url'], censor: '<redacted>' },
+    redact: { paths: redactPaths(extraRedactPaths), censor: CENSOR },
+    serializers: { err: serializeError, error: serializeError },
   };
   // Synchronous by default: the process exits right after its last log line, and an
   // async buffer would lose exactly the lines that explain why it exited.

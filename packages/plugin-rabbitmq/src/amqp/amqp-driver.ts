@@ -8,6 +8,7 @@ import type { RabbitMqStats } from '../stats.js';
 import { applyTopology, type TopologyStep } from '../topology.js';
 import { AmqpConsumer } from './amqp-consumer.js';
 import { ConfirmPublisher } from './confirm-publisher.js';
+import { RoundTripProbe } from './round-trip-probe.js';
 import type { ConnectionTarget } from './connect-options.js';
 
 export interface AmqpDriverOptions {
@@ -39,9 +40,11 @@ export class AmqpDriver implements BrokerDriver {
   readonly #logger: Logger;
   readonly #publisher: ConfirmPublisher;
   readonly #consumers = new Set<AmqpConsumer>();
+  readonly #probe = new RoundTripProbe();
   #model: ChannelModel | undefined;
   #state: State = 'closed';
   #blocked: string | undefined;
+  #watchingHang = false;
   #reconnect: AbortController | undefined;
   #reconnecting: Promise<void> | undefined;
   readonly #closedModels = new WeakSet<ChannelModel>();
@@ -118,12 +121,50 @@ export class AmqpDriver implements BrokerDriver {
     this.#logger.debug({ target: this.target }, 'connection closed');
   }
 
-  check(): void {
-    if (!this.#model) throw new Error(`not connected to ${this.target}${this.#state === 'reconnecting' ? ' (reconnecting)' : ''}`);
+  /** Throws unless connected with every channel open and the broker answers a round trip before `signal` aborts. */
+  async check(signal: AbortSignal): Promise<void> {
+    const model = this.#model;
+    if (!model) throw new Error(`not connected to ${this.target}${this.#state === 'reconnecting' ? ' (reconnecting)' : ''}`);
     if (!this.#publisher.ready) throw new Error('the publish channel is closed (reopening)');
     const idle = [...this.#consumers].filter((c) => !c.cancelled && !c.active).map((c) => c.queue);
     if (idle.length > 0) throw new Error(`consumer channel closed for queue ${idle.map((q) => `"${q}"`).join(', ')} (reopening)`);
     if (this.#blocked !== undefined) throw new Error(`the broker blocked the connection: ${this.#blocked}`);
+    try {
+      await this.#probe.check(model, signal);
+    } catch (error) {
+      this.#onUnanswered(model, error);
+      throw error;
+    }
+  }
+
+  /**
+   * The broker took the bytes but did not answer: unavailable (readiness, and requests
+   * failing on a publish answer 503) until a round trip comes back on this connection.
+   * Losing the connection hands over to the reconnect loop.
+   */
+  #onUnanswered(model: ChannelModel, error: unknown): void {
+    const { availability, redact } = this.#options;
+    if (this.#model !== model || this.#state !== 'open' || !availability.available || this.#watchingHang) return;
+    const reason = redact(`${this.target} does not answer: ${(error as Error).message}`);
+    this.#logger.warn({ target: this.target }, reason);
+    availability.markUnavailable(reason);
+    this.#watchingHang = true;
+    void (async () => {
+      try {
+        while (this.#model === model && this.#state === 'open') {
+          try {
+            await this.#probe.check(model, AbortSignal.timeout(this.#options.connectTimeoutMs));
+            availability.markAvailable();
+            this.#logger.info({ target: this.target }, 'the broker answers again');
+            return;
+          } catch {
+            await sleep(250).catch(() => undefined);
+          }
+        }
+      } finally {
+        this.#watchingHang = false;
+      }
+    })();
   }
 
   /**
@@ -162,7 +203,13 @@ export class AmqpDriver implements BrokerDriver {
     const { target, connectTimeoutMs } = this.#options;
     const bounded = AbortSignal.any([signal, AbortSignal.timeout(connectTimeoutMs)]);
     const model = await abortable(amqp.connect(target.options, target.socket), bounded, (late) => void late.close().catch(() => undefined));
-    model.on('error', (error: Error) => this.#logger.warn({ err: this.#options.redact(error.message) }, 'connection error'));
+    // 'error' comes before 'close' when the connection fails: stop serving from that moment.
+    model.on('error', (error: Error) => {
+      this.#logger.warn({ err: this.#options.redact(error.message) }, 'connection error');
+      if (this.#model === model && this.#state === 'open') {
+        this.#options.availability.markUnavailable(this.#options.redact(`connection to ${this.target} failed: ${error.message}`));
+      }
+    });
     model.on('close', (error?: Error) => {
       this.#closedModels.add(model);
       this.#onClose(model, error);
@@ -207,6 +254,7 @@ export class AmqpDriver implements BrokerDriver {
     if (this.#model !== model) return;
     this.#model = undefined;
     this.#blocked = undefined;
+    this.#probe.reset();
     this.#publisher.detach();
     for (const consumer of this.#consumers) consumer.detach();
     if (this.#state !== 'open') return;

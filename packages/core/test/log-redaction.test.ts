@@ -1,0 +1,59 @@
+import { strict as assert } from 'node:assert';
+import { describe, it } from 'node:test';
+import { testApp } from './support/probe-plugin.js';
+
+/** An error the way drizzle raises one: bound parameters in the message and a `params` field. */
+function failedQueryError(email: string): Error {
+  const cause = Object.assign(new Error('new row for relation "users" violates check constraint "c"'), {
+    detail: `Failing row contains (1, Ada, ${email}).`,
+  });
+  const params = ['Ada', email];
+  return Object.assign(new Error(`Failed query: insert into users (name, email) values ($1, $2)\nparams: ${params}`, { cause }), {
+    query: 'insert into users (name, email) values ($1, $2)',
+    params,
+  });
+}
+
+describe('log redaction', () => {
+  it('censors request bodies, credentials and personal fields by default', async () => {
+    const { app, logs } = testApp({ env: {} });
+    await app.start();
+    app.logger.info(
+      {
+        req: { method: 'POST', body: { email: 'body@example.com' }, headers: { authorization: 'Bearer abc', cookie: 'sid=1' } },
+        body: { name: 'Ada' },
+        email: 'top@example.com',
+        user: { email: 'nested@example.com', password: 'hunter2' },
+      },
+      'request',
+    );
+    await app.stop();
+    const text = logs.text();
+    for (const value of ['body@example.com', 'Bearer abc', 'sid=1', 'Ada', 'top@example.com', 'nested@example.com', 'hunter2']) {
+      assert.ok(!text.includes(value), `${value} is not logged`);
+    }
+    assert.match(text, /"method":"POST"/, 'what is not personal stays');
+  });
+
+  it('keeps the bound parameters of a failed query out of an error log, but keeps the SQL', async () => {
+    const { app, logs } = testApp({ env: {} });
+    await app.start();
+    app.logger.error({ err: failedQueryError('private.person@example.com') }, 'request failed');
+    await app.stop();
+    const text = logs.text();
+    assert.ok(!text.includes('private.person'), 'no email in message, stack, params or detail');
+    assert.match(text, /insert into users/, 'the query text is kept');
+    assert.match(text, /violates check constraint/, 'the cause is kept');
+  });
+
+  it('censors extra paths named by LOG_REDACT', async () => {
+    const { app, logs } = testApp({ env: { TEST_APP_LOG_REDACT: 'user.name, *.ssn' } });
+    await app.start();
+    app.logger.info({ user: { name: 'Grace Hopper', id: 7 }, person: { ssn: '078-05-1120' } }, 'lookup');
+    await app.stop();
+    const text = logs.text();
+    assert.ok(!text.includes('Grace Hopper'));
+    assert.ok(!text.includes('078-05-1120'));
+    assert.match(text, /"id":7/);
+  });
+});

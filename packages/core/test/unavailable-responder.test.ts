@@ -1,0 +1,80 @@
+import { strict as assert } from 'node:assert';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { describe, it } from 'node:test';
+import { PluginUnavailableError } from '../src/index.js';
+import { unavailableResponder } from '../src/http/index.js';
+import { controllable, type ControllablePlugin } from './fixtures/controllable-plugin.js';
+import { testApp } from './support/probe-plugin.js';
+
+/** A node:http server whose handler throws `failure()`; errors go through the responder, else 500. */
+async function serverFailingWith(app: Parameters<typeof unavailableResponder>[0], failure: () => unknown) {
+  const responder = unavailableResponder(app, { retryAfterSeconds: 3 });
+  const server = http.createServer((_req, res) => {
+    const error = failure();
+    if (!responder.respond(error, res)) {
+      res.statusCode = 500;
+      res.end('internal error');
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  return { responder, server, url };
+}
+
+describe('unavailableResponder', () => {
+  it('answers 503 with Retry-After for a PluginUnavailableError and for a driver error while a critical plugin is down', async () => {
+    const { app, logs } = testApp({ plugins: [controllable('db')], env: {} });
+    await app.start();
+    const db = app.plugin('db') as ControllablePlugin;
+    let failure: unknown = new PluginUnavailableError('controllable', 'db', 'connection refused');
+    const { responder, server, url } = await serverFailingWith(app, () => failure);
+    try {
+      const first = await fetch(url);
+      assert.equal(first.status, 503);
+      assert.equal(first.headers.get('retry-after'), '3');
+      assert.deepEqual(await first.json(), { error: 'service temporarily unavailable, retry later' });
+
+      db.ctx.availability.markUnavailable('connection lost');
+      failure = new Error('write CONNECTION_CLOSED db.internal:5432');
+      for (let i = 0; i < 4; i++) assert.equal((await fetch(url)).status, 503);
+      assert.equal(responder.answeredDuringOutage, 5);
+      assert.equal(logs.lines.filter((line) => /answering 503/.test(String(line['msg']))).length, 1, 'logged once per outage');
+
+      db.ctx.availability.markAvailable();
+      failure = new Error('a bug');
+      assert.equal((await fetch(url)).status, 500, 'an ordinary error stays a 500 once everything is available');
+    } finally {
+      server.close();
+      await app.stop();
+    }
+  });
+
+  it('leaves client errors and ordinary failures alone', async () => {
+    const { app } = testApp({ plugins: [controllable('db')], env: {} });
+    await app.start();
+    const responder = unavailableResponder(app);
+    try {
+      assert.equal(responder.answer(Object.assign(new Error('bad input'), { statusCode: 400 })), undefined);
+      assert.equal(responder.answer(new TypeError('x is undefined')), undefined);
+      assert.equal(responder.answer(new Error('query failed', { cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) }))?.status, 503);
+    } finally {
+      await app.stop();
+    }
+  });
+
+  it('gives express an error middleware that hands other errors to next()', async () => {
+    const { app } = testApp({ plugins: [controllable('db')], env: {} });
+    await app.start();
+    const middleware = unavailableResponder(app).expressErrorHandler();
+    const passed: unknown[] = [];
+    const res = new http.ServerResponse(new http.IncomingMessage(null as never));
+    try {
+      middleware(new Error('a bug'), {}, res, (error) => passed.push(error));
+      assert.equal(passed.length, 1);
+      assert.equal(res.headersSent, false);
+    } finally {
+      await app.stop();
+    }
+  });
+});
