@@ -19,3 +19,5 @@ export { scratchAmqpNames } from './scratch-amqp.js';
 export type { ScratchAmqpNames } from './scratch-amqp.js';
 export { startRedisServer, ping as redisPing } from './redis-server.js';
 export type { RedisServer, RedisServerOptions } from './redis-server.js';
+export { startSentryEnvelopeServer } from './sentry-envelope-server.js';
+export type { EnvelopeServerMode, ReceivedItem, SentryEnvelopeServer } from './sentry-envelope-server.js';
