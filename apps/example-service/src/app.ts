@@ -1,8 +1,10 @@
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { createApp, type AppOptions } from '@plinth/core';
 import { postgres } from '@plinth/plugin-postgres';
 import { rabbitmq } from '@plinth/plugin-rabbitmq';
 import { redis } from '@plinth/plugin-redis';
+import { sentry } from '@plinth/plugin-sentry';
 import { ProcessedEvents } from './events/processed-events.js';
 import { UserCreatedConsumer } from './events/user-created-consumer.js';
 import { eventsTopology, UserEvents } from './events/user-events.js';
@@ -12,19 +14,23 @@ import { exampleSettings } from './settings.js';
 import { UserRepository } from './users/user-repository.js';
 import { UserService } from './users/user-service.js';
 
+const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
 const migrations = fileURLToPath(new URL('../drizzle', import.meta.url));
 /** Where PGlite keeps its data when no PostgreSQL is configured (gitignored). */
 const embeddedDataDir = fileURLToPath(new URL('../.data/primary_db', import.meta.url));
 
 /**
- * The example service: users in PostgreSQL, cached in Redis, announced on RabbitMQ.
- * With no env at all every plugin runs embedded (PGlite, memory cache, in-process broker).
+ * The example service: users in PostgreSQL, cached in Redis, announced on RabbitMQ, its
+ * failures in Sentry. With no env at all every plugin runs embedded (PGlite, memory cache,
+ * in-process broker) and error reporting is off (no EXAMPLE_SERVICE_ERROR_TRACKING_DSN).
  */
 export function createExampleApp(options: Pick<AppOptions, 'env'> = {}) {
   return createApp({
     name: 'example-service',
+    version,
     settings: exampleSettings,
     plugins: [
+      sentry('error_tracking'),
       postgres('primary_db', { schema, migrations, config: { dataDir: embeddedDataDir } }),
       redis('session_cache'),
       rabbitmq('events', { topology: eventsTopology }),

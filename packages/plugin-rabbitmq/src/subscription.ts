@@ -42,6 +42,8 @@ export interface SubscriptionDeps {
   readonly stats: RabbitMqStats;
   /** Called once the subscription is cancelled by its owner. */
   readonly onCancelled: (subscription: SubscriptionRunner<unknown>) => void;
+  /** Hands a handler failure to the app's error channel (error trackers). */
+  readonly reportError: (error: unknown, details: { queue: string; messageId: string; attempt: number; deadLettered: boolean }) => void;
 }
 
 const DEFAULT_MAX_ATTEMPTS = 5;
@@ -162,6 +164,7 @@ export class SubscriptionRunner<T> implements Subscription {
         delivery.nack(true);
         return;
       }
+      this.#deps.reportError(error, { queue: this.queue, messageId: id, attempt, deadLettered: attempt >= this.#maxAttempts });
       if (attempt < this.#maxAttempts) {
         this.#deps.logger.warn({ messageId: id, attempt, maxAttempts: this.#maxAttempts, err: error }, 'handler failed; retrying');
         await this.#republish(delivery, id, '', this.queue, { [ATTEMPTS_HEADER]: attempt }, 'retried');
