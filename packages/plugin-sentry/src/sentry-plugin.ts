@@ -1,5 +1,5 @@
 import * as Sentry from '@sentry/node';
-import { envName, type OnStop, type PluginContext, type PreStart } from '@plinth/core';
+import { envName, type HealthCheck, type OnStop, type PluginContext, type PreStart } from '@plinth/core';
 import { subscribeToApp } from './app-hooks.js';
 import type { UserHooks } from './pipeline.js';
 import { processState } from './process-state.js';
@@ -34,13 +34,15 @@ export type SentryMode = 'preload' | 'plugin' | 'off';
  * The app's error tracker. Inject it with `@InjectPlugin('error_tracking')`. Every method
  * is a no-op returning `undefined` while reporting is off (no DSN).
  */
-export class SentryPlugin implements PreStart, OnStop {
+export class SentryPlugin implements PreStart, OnStop, HealthCheck {
   readonly mode: SentryMode;
   /** The raw SDK (`@sentry/node`), for anything this facade does not cover. */
   readonly sdk: typeof Sentry = Sentry;
   readonly #ctx: PluginContext<SentryConfig, SentryPluginOptions>;
   #unsubscribe: (() => void) | undefined;
   #closed = false;
+  /** Why the last event could not be delivered; undefined once one is. */
+  #lastSendFailure: string | undefined;
 
   constructor(ctx: PluginContext<SentryConfig, SentryPluginOptions>) {
     this.#ctx = ctx;
@@ -59,6 +61,7 @@ export class SentryPlugin implements PreStart, OnStop {
       return;
     }
     this.#describeApp();
+    this.#watchDelivery();
     this.#unsubscribe = subscribeToApp(app, { captureServerErrors: options.captureServerErrors ?? true });
     app.beforeExit(() => this.#flush(), { timeoutMs: config.flushTimeout + 100 });
   }
@@ -130,6 +133,18 @@ export class SentryPlugin implements PreStart, OnStop {
     this.#closed = true;
     // close() never throws, and resolves false at the timeout when the endpoint hangs.
     await Sentry.close(this.#ctx.config.flushTimeout);
+  }
+
+  /** Down while the last event could not be delivered (the endpoint refused, failed or answered an error). */
+  healthCheck(): void {
+    if (this.#lastSendFailure !== undefined) throw new Error(`last Sentry event not delivered: ${this.#lastSendFailure}`);
+  }
+
+  #watchDelivery(): void {
+    Sentry.getClient()?.on('afterSendEvent', (_event, response) => {
+      const status = response.statusCode;
+      this.#lastSendFailure = status !== undefined && status >= 200 && status < 300 ? undefined : status === undefined ? 'no response' : `status ${status}`;
+    });
   }
 
   async #flush(): Promise<void> {

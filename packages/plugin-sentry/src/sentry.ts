@@ -11,6 +11,8 @@ export const sentry = definePlugin<typeof sentrySettings, SentryPlugin, SentryPl
   type: 'sentry',
   critical: false,
   order: 'first',
+  // No DSN is the embedded default (reporting off), in production too.
+  embedded: { serverSetting: 'dsn', allowedInProduction: true },
   settings: sentrySettings,
   create: (ctx) => new SentryPlugin(ctx),
   validateOptions(options) {

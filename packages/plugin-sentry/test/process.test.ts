@@ -58,7 +58,9 @@ describe('in a process run by app.run()', () => {
   it('with the preload: the plugin attaches to its client (no second init, no notice) and an unhandled rejection arrives', async () => {
     const child = run('rejection', { preload: true });
     try {
-      const event = await server.waitForEvent((e) => tagsOf(e)['plinth.source'] === 'unhandledRejection' && /rejected boom/.test(JSON.stringify(e.exception)));
+      const event = await server
+        .waitForEvent((e) => tagsOf(e)['plinth.source'] === 'unhandledRejection' && /rejected boom/.test(JSON.stringify(e.exception)), 30_000)
+        .catch((error: Error) => assert.fail(`${error.message.slice(0, 300)}\n${child.tail()}`));
       assert.equal(tagsOf(event).app, 'tracked-app');
       const on = (await child.waitForLine(msg(/^error reporting on$/))) as Record<string, unknown>;
       assert.equal(on.mode, 'preload');

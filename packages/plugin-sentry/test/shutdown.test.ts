@@ -57,7 +57,7 @@ describe('an endpoint that fails never holds the app up', () => {
     }
   });
 
-  it('a refusing endpoint: startup completes and shutdown stays within FLUSH_TIMEOUT', async () => {
+  it('a refusing endpoint: startup completes, health says the last send failed, shutdown stays within FLUSH_TIMEOUT', async () => {
     const server = await startSentryEnvelopeServer({ mode: 'refuse' });
     try {
       const { app } = trackedApp({
@@ -68,6 +68,13 @@ describe('an endpoint that fails never holds the app up', () => {
       (app.plugin('error_tracking') as SentryPlugin).captureMessage('refused');
       await waitFor(() => server.connections > 0, { timeoutMs: 5000 });
       assert.equal(app.state, 'ready');
+      // Its health check says the last event was not delivered; being non-critical, the app stays ready.
+      const report = await waitFor(async () => {
+        const current = await app.health.report();
+        return current.checks.error_tracking?.status === 'down' && current;
+      });
+      assert.match(report.checks.error_tracking?.error ?? '', /last Sentry event not delivered/);
+      assert.equal(report.status === 'down', false);
       const began = performance.now();
       await app.stop();
       assert.ok(performance.now() - began <= FLUSH_TIMEOUT + 500);
