@@ -1,8 +1,9 @@
 // Request throughput of the example service with error tracking on vs off, same servers,
 // same run. "On" is how a deployment turns it on: the preload
 // (`node --import @plinth/plugin-sentry/preload`), a DSN (here a local envelope server),
-// SAMPLE_RATE 1, TRACES_SAMPLE_RATE 0. The requests succeed, so what is measured is the
-// SDK's cost per request (scope isolation, instrumentation), not event sending.
+// SAMPLE_RATE 1, TRACES_SAMPLE_RATE 0. A third side has the DSN but no preload (the SDK
+// initialised by the plugin, after the modules loaded). The requests succeed, so what is
+// measured is the SDK's cost per request (scope isolation, instrumentation), not sending.
 // Each side is the built service (dist/main.js) in its own process, against real
 // PostgreSQL, Redis and RabbitMQ; rounds alternate sides so drift hits both alike.
 // Run: node --import tsx bench/sentry.bench.ts   (exits non-zero if any side errors)
@@ -28,11 +29,12 @@ interface CannonResult {
 const autocannon = createRequire(import.meta.url)('autocannon') as (options: { url: string; connections: number; duration: number }) => Promise<CannonResult>;
 
 const APP_DIR = fileURLToPath(new URL('../apps/example-service/', import.meta.url));
-const ROUNDS = 5;
+const ROUNDS = 7;
 const SECONDS = 5;
 const CONNECTIONS = 32;
 
-type Side = 'off' | 'on';
+type Side = 'off' | 'on' | 'plugin';
+const SIDES: readonly Side[] = ['off', 'on', 'plugin'];
 
 async function startService(side: Side, env: Record<string, string>): Promise<{ child: SpawnedProcess; url: string }> {
   const port = await freePort();
@@ -76,7 +78,7 @@ async function main(): Promise<void> {
     EXAMPLE_SERVICE_ERROR_TRACKING_TRACES_SAMPLE_RATE: '0',
     PLINTH_SENTRY_APP: 'example-service',
   };
-  const services = { off: await startService('off', env), on: await startService('on', env) };
+  const services = { off: await startService('off', env), on: await startService('on', env), plugin: await startService('plugin', env) };
   try {
     // One user to read: GET /users/:id is the service's hot path (a cache hit after the first read).
     const created = await fetch(`${services.off.url}/users`, {
@@ -86,10 +88,12 @@ async function main(): Promise<void> {
     });
     if (created.status !== 201) throw new Error(`POST /users answered ${created.status}`);
     const { id } = (await created.json()) as { id: number };
-    const samples: Record<Side, number[]> = { off: [], on: [] };
-    for (const side of ['off', 'on'] as const) await cannon(`${services[side].url}/users/${id}`); // warm-up
+    const samples: Record<Side, number[]> = { off: [], on: [], plugin: [] };
+    for (const side of SIDES) await cannon(`${services[side].url}/users/${id}`); // warm-up
     for (let round = 0; round < ROUNDS; round++) {
-      for (const side of round % 2 ? (['on', 'off'] as const) : (['off', 'on'] as const)) {
+      // Rotate who goes first, so drift within a round hits every side alike.
+      for (let i = 0; i < SIDES.length; i++) {
+        const side = SIDES[(round + i) % SIDES.length]!;
         samples[side].push(await cannon(`${services[side].url}/users/${id}`));
       }
     }
@@ -97,9 +101,12 @@ async function main(): Promise<void> {
     const rows: Row[] = [
       { case: `GET /users/:id, ${CONNECTIONS} connections`, subject: 'Sentry off (no DSN)', samples: samples.off, unit: 'req/s' },
       { case: `GET /users/:id, ${CONNECTIONS} connections`, subject: 'Sentry on (preload, SAMPLE_RATE 1, TRACES_SAMPLE_RATE 0)', samples: samples.on, unit: 'req/s', baseline },
+      { case: `GET /users/:id, ${CONNECTIONS} connections`, subject: 'Sentry on without the preload (same settings)', samples: samples.plugin, unit: 'req/s', baseline },
     ];
     printTable(`Example service throughput with error tracking on vs off (${ROUNDS} × ${SECONDS} s per side, alternating, autocannon)`, rows);
-    console.log(`\nThroughput ratio on/off: ${(median(samples.on) / baseline).toFixed(3)}; envelopes received during the run: ${ingest.rawBodies.length}`);
+    const perRound = (side: Side) => samples[side].map((value) => value.toFixed(0)).join(', ');
+    console.log(`\nPer round (req/s): off ${perRound('off')}; on ${perRound('on')}; without preload ${perRound('plugin')}.`);
+    console.log(`Throughput ratio on/off: ${(median(samples.on) / baseline).toFixed(3)}; envelopes received during the run: ${ingest.items.map((item) => item.type).join(', ') || 'none'}`);
   } finally {
     for (const { child } of Object.values(services)) {
       child.signal('SIGTERM');

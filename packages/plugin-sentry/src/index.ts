@@ -1,4 +1,3 @@
 export { sentry } from './sentry.js';
-export { SentryPlugin, type SentryPluginOptions, type CaptureContext } from './sentry-plugin.js';
+export { SentryPlugin, type CaptureContext, type SentryMode, type SentryPluginOptions } from './sentry-plugin.js';
 export { sentrySettings, type SentryConfig } from './settings.js';
-export { redactStrings, scrubEvent, type Redact } from './scrub.js';
