@@ -1,10 +1,10 @@
-import { envName, type ConfigOf, type SettingsSchema } from '@plinth/core';
+import { envName, type SettingsOf, type SettingsSchema } from '@plinth/core';
 
 /**
  * Reads a settings schema from `{APP}_{PREFIX}_*` the way the app will: an empty variable
  * is unset, the schema's format parses the rest. Throws with the variable's name on a bad value.
  */
-export function readSettingsFromEnv<S extends SettingsSchema>(schema: S, app: string, prefix: string, env: NodeJS.ProcessEnv): ConfigOf<S> {
+export function readSettingsFromEnv<S extends SettingsSchema>(schema: S, app: string, prefix: string, env: NodeJS.ProcessEnv): SettingsOf<S> {
   const values: Record<string, unknown> = {};
   for (const [key, spec] of Object.entries(schema)) {
     const name = envName(app, prefix, key);
@@ -17,5 +17,5 @@ export function readSettingsFromEnv<S extends SettingsSchema>(schema: S, app: st
       throw new Error(`${name}=${shown} is invalid: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
     }
   }
-  return values as ConfigOf<S>;
+  return values as SettingsOf<S>;
 }

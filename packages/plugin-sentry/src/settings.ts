@@ -1,4 +1,4 @@
-import { setting, type ConfigOf, type SettingFormat } from '@plinth/core';
+import { setting, type SettingsOf, type SettingFormat } from '@plinth/core';
 
 /** A fraction from 0 to 1 (`0.25`), as Sentry's sample rates are. */
 const rate: SettingFormat<number> = {
@@ -28,4 +28,4 @@ export const sentrySettings = {
   debug: setting.boolean({ doc: "Log the SDK's own diagnostics", default: false }),
 } as const;
 
-export type SentryConfig = ConfigOf<typeof sentrySettings>;
+export type SentryConfig = SettingsOf<typeof sentrySettings>;
