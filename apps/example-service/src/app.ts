@@ -1,9 +1,11 @@
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { createApp, type AppOptions } from '@plinth/core';
 import { outbox } from '@plinth/outbox';
 import { postgres } from '@plinth/plugin-postgres';
 import { rabbitmq } from '@plinth/plugin-rabbitmq';
 import { redis } from '@plinth/plugin-redis';
+import { sentry } from '@plinth/plugin-sentry';
 import { UserCreatedConsumer } from './events/user-created-consumer.js';
 import { eventsTopology, USERS_EXCHANGE, UserEvents } from './events/user-events.js';
 import { WelcomedUsers } from './events/welcomed-users.js';
@@ -13,6 +15,7 @@ import { exampleSettings } from './settings.js';
 import { UserRepository } from './users/user-repository.js';
 import { UserService } from './users/user-service.js';
 
+const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
 const migrations = fileURLToPath(new URL('../drizzle', import.meta.url));
 /** Where PGlite keeps its data when no PostgreSQL is configured (gitignored). */
 const embeddedDataDir = fileURLToPath(new URL('../.data/primary_db', import.meta.url));
@@ -21,13 +24,16 @@ const embeddedDataDir = fileURLToPath(new URL('../.data/primary_db', import.meta
  * The example service: users in PostgreSQL, cached in Redis, announced on RabbitMQ
  * through the `user_events` outbox. The broker is not critical: requests never wait on
  * it, and events wait in the outbox while it is away.
- * With no env at all every plugin runs embedded (PGlite, memory cache, in-process broker).
+ * Its failures go to Sentry. With no env at all every plugin runs embedded (PGlite, memory
+ * cache, in-process broker) and error reporting is off (no EXAMPLE_SERVICE_ERROR_TRACKING_DSN).
  */
 export function createExampleApp(options: Pick<AppOptions, 'env'> = {}) {
   return createApp({
     name: 'example-service',
+    version,
     settings: exampleSettings,
     plugins: [
+      sentry('error_tracking'),
       postgres('primary_db', { schema, migrations, config: { dataDir: embeddedDataDir } }),
       redis('session_cache'),
       rabbitmq('events', { topology: eventsTopology, critical: false }),

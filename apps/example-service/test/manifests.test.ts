@@ -87,9 +87,15 @@ describe('Kubernetes manifests', () => {
     assert.ok(container.envFrom.some((e) => e.configMapRef?.name === 'example-service'));
     assert.ok(container.envFrom.some((e) => e.secretRef?.name === 'example-service'));
     for (const name of Object.keys(config)) assert.doesNotMatch(name, /URL|PASSWORD|TOKEN/, `${name} belongs in the Secret`);
-    for (const name of ['EXAMPLE_SERVICE_PRIMARY_DB_URL', 'EXAMPLE_SERVICE_SESSION_CACHE_URL', 'EXAMPLE_SERVICE_EVENTS_URL']) {
+    for (const name of ['EXAMPLE_SERVICE_PRIMARY_DB_URL', 'EXAMPLE_SERVICE_SESSION_CACHE_URL', 'EXAMPLE_SERVICE_EVENTS_URL', 'EXAMPLE_SERVICE_ERROR_TRACKING_DSN']) {
       assert.ok(name in secret, `${name} is in the Secret`);
     }
+  });
+
+  it('turns error reporting on with the Sentry preload for this app, once the DSN is set', () => {
+    assert.match(config['NODE_OPTIONS'] ?? '', /(^| )--import @plinth\/plugin-sentry\/preload( |$)/);
+    assert.equal(config['PLINTH_SENTRY_APP'], 'example-service', 'the preload reads EXAMPLE_SERVICE_ERROR_TRACKING_*');
+    assert.equal(secret['EXAMPLE_SERVICE_ERROR_TRACKING_DSN'], '', 'off until a DSN is set');
   });
 });
 

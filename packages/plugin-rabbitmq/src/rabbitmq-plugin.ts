@@ -190,6 +190,8 @@ export class RabbitMqPlugin implements PreStart, OnStart, OnStop, HealthCheck {
       logger: this.#ctx.logger.child({ queue }),
       stats: this.#stats,
       onCancelled: (s) => this.#subscriptions.delete(s),
+      reportError: (error, details) =>
+        this.#ctx.app.reportError(error, { source: 'plugin', component: this.prefix, pluginType: this.#ctx.type, attempt: details.attempt, details }),
     });
     this.#subscriptions.add(subscription as SubscriptionRunner<unknown>);
     if (this.#phase === 'started') subscription.start(this.#driver);

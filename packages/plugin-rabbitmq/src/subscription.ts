@@ -66,6 +66,8 @@ export interface SubscriptionDeps {
   readonly stats: RabbitMqStats;
   /** Called once the subscription is cancelled by its owner. */
   readonly onCancelled: (subscription: SubscriptionRunner<unknown>) => void;
+  /** Hands a handler failure to the app's error channel (error trackers). */
+  readonly reportError: (error: unknown, details: { queue: string; messageId: string; attempt: number; deadLettered: boolean }) => void;
 }
 
 const DEFAULT_MAX_ATTEMPTS = 5;
@@ -226,6 +228,7 @@ export class SubscriptionRunner<T> implements Subscription {
         delivery.nack(true);
         return;
       }
+      this.#deps.reportError(error, { queue: this.queue, messageId: id, attempt, deadLettered: attempt >= this.#maxAttempts });
       if (attempt < this.#maxAttempts) {
         const delay = this.#retryDelay(attempt);
         this.#deps.logger.warn({ messageId: id, attempt, maxAttempts: this.#maxAttempts, delayMs: delay, err: error }, 'handler failed; retrying');

@@ -23,3 +23,5 @@ export { createScratchAmqpVhost } from './scratch-vhost.js';
 export type { ScratchAmqpVhost } from './scratch-vhost.js';
 export { sendSlowBody } from './slow-client.js';
 export type { SlowBodyOptions, SlowBodyResult } from './slow-client.js';
+export { startSentryEnvelopeServer } from './sentry-envelope-server.js';
+export type { EnvelopeServerMode, ReceivedItem, SentryEnvelopeServer } from './sentry-envelope-server.js';
