@@ -47,6 +47,8 @@ export interface Cluster {
   readonly replicas: readonly Replica[];
   readonly haproxy: Haproxy;
   readonly ledger: EventLedger;
+  /** The scratch vhost's URL, straight to the broker. */
+  readonly amqpUrl: string;
   /** The TCP proxy in front of RabbitMQ, when `amqpProxy` was asked for. */
   readonly amqpProxy: TcpProxy | undefined;
   readonly timings: ClusterTimings;
@@ -161,6 +163,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       replicas,
       haproxy,
       ledger,
+      amqpUrl: vhost.url,
       amqpProxy,
       timings,
       replace: (index) => cycle(index, 'SIGTERM'),

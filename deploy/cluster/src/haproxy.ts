@@ -27,7 +27,8 @@ export async function ensureHaproxy(log: (line: string) => void): Promise<string
     await run('apt-get', ['update'], { timeout: 300_000 });
     await run('apt-get', ['install', '-y', 'haproxy'], { timeout: 300_000, env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
   } catch (err) {
-    throw new Error(`could not install haproxy with apt-get (${err instanceof Error ? err.message.split('\n')[0] : String(err)}); install it and run again`);
+    const reason = err instanceof Error ? err.message.split('\n')[0] : String(err);
+    throw new Error(`could not install haproxy with apt-get (${reason}); install it and run again`, { cause: err });
   }
   const installed = findHaproxy();
   if (!installed) throw new Error('apt-get installed haproxy but no haproxy binary was found');

@@ -44,6 +44,6 @@ async function rabbitmqctl(args: readonly string[]): Promise<string> {
     return stdout;
   } catch (err) {
     const detail = err instanceof Error ? err.message.split('\n').slice(0, 3).join(' ') : String(err);
-    throw new Error(`rabbitmqctl ${args.join(' ')} failed (${detail}). A scratch vhost needs a local RabbitMQ and permission to run rabbitmqctl (root).`);
+    throw new Error(`rabbitmqctl ${args.join(' ')} failed (${detail}). A scratch vhost needs a local RabbitMQ and permission to run rabbitmqctl (root).`, { cause: err });
   }
 }
