@@ -49,7 +49,7 @@ export interface MixedLoadReport {
 
 /** A steady mix of reads and writes through HAProxy, counted by kind and by phase. */
 export interface MixedLoad {
-  /** Requests sent from now on belong to `phase` (the load starts in `before`). */
+  /** Requests sent from now on belong to `phase` (the load starts in `warmup`). */
   mark(phase: string): void;
   /** User ids created so far. */
   readonly createdIds: readonly number[];
@@ -68,7 +68,7 @@ export function startMixedLoad(options: MixedLoadOptions): MixedLoad {
   const createdIds: number[] = [];
   const counts: Record<RequestKind, KindCounts> = { read: emptyCounts(), write: emptyCounts() };
   const failureSamples: string[] = [];
-  let phase = 'before';
+  let phase = 'warmup';
   let written = 0;
   let credit = 0;
 
@@ -86,7 +86,7 @@ export function startMixedLoad(options: MixedLoadOptions): MixedLoad {
   };
 
   const onResult = (result: LoadResult): void => {
-    const [kind, sentIn] = (result.request.label ?? 'read:before').split(':') as [RequestKind, string];
+    const [kind, sentIn] = (result.request.label ?? 'read:warmup').split(':') as [RequestKind, string];
     const tally = counts[kind];
     tally.sent++;
     if (result.status === EXPECTED_STATUS[kind]) {

@@ -4,7 +4,10 @@ import type { EventTally } from './event-ledger.js';
 import { startMixedLoad, type MixedLoadOptions, type MixedLoadReport } from './mixed-load.js';
 
 export interface ScenarioOptions extends Omit<MixedLoadOptions, 'url'> {
-  /** Steady load before the first replica is touched (the `before` latencies). */
+  /**
+   * Steady load before the first replica is touched. Its first half warms the replicas up
+   * (JIT, pools) and is left out of the `before` latencies.
+   */
   readonly warmupMs: number;
   /** Steady load after the last replacement is in rotation. */
   readonly settleMs: number;
@@ -66,7 +69,9 @@ async function underLoad(
   let replacements: Replacement[];
   let report: MixedLoadReport;
   try {
-    await sleep(options.warmupMs);
+    await sleep(options.warmupMs / 2);
+    load.mark('before');
+    await sleep(options.warmupMs / 2);
     log(`load steady (${load.createdIds.length} users so far); ${kind === 'rolling' ? 'replacing every replica in turn' : 'SIGKILL r1'}`);
     load.mark('during');
     replacements = await disrupt();
