@@ -71,8 +71,9 @@ backend ${BACKEND}
     # response timeouts and 5xx, where the replica may have done the work.
     retry-on conn-failure empty-response
     retries 3
-    # Each retry goes to another server (default: only the last one). The failed one may
-    # be exiting; retrying on it would fail again.
+    # Each retry goes to another server. Without the option retries stay on the failed
+    # server, and plain "option redispatch" moves only the last one; that server may be
+    # exiting or dead, so retrying on it would fail again.
     option redispatch 1
     # Idle server connections are reused across client connections only for requests
     # that are not a client's first (HAProxy's "safe" default); with the retry above a

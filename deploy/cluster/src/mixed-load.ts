@@ -101,7 +101,7 @@ export function startMixedLoad(options: MixedLoadOptions): MixedLoad {
     const reason = result.failure ?? `status ${result.status}`;
     tally.failures[reason] = (tally.failures[reason] ?? 0) + 1;
     if (failureSamples.length < 20) {
-      failureSamples.push(`${result.request.method} ${result.request.path} (${sentIn}): ${result.error ?? `${result.status} ${(result.body ?? '').slice(0, 120)}`}`);
+      failureSamples.push(`${result.request.method} ${result.request.path} (${sentIn}): ${result.error ?? `${result.status} ${(result.body ?? '').replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').trim().slice(0, 100)}`}`);
     }
   };
 

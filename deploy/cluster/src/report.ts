@@ -1,6 +1,9 @@
 import type { ScenarioReport } from './scenarios.js';
 import { KIND_LABEL, type KindReport, type RequestKind } from './mixed-load.js';
 
+/** httplog's retries field: `+1` when the request was redispatched to another server. */
+const RETRIED = / \d+\/\d+\/\d+\/\d+\/\+\d+ /;
+
 /** Markdown tables of a scenario run: requests, events, replicas. */
 export function formatReport(report: ScenarioReport): string {
   const { load, events } = report;
@@ -51,7 +54,13 @@ export function formatReport(report: ScenarioReport): string {
         `| ${r.server} | ${r.signal} | ${(r.outOfRotationMs / 1000).toFixed(1)} s | ${(r.exitedMs / 1000).toFixed(1)} s (${r.exitCode ?? 'killed'}) | ${(r.backInRotationMs / 1000).toFixed(1)} s |`,
     ),
   ];
-  if (load.failureSamples.length > 0) lines.push('', 'first failures:', ...load.failureSamples.map((s) => `  ${s}`));
-  if (report.haproxyLog.length > 0) lines.push('', `HAProxy logged ${report.haproxyLog.length} failed or retried request(s), first ones:`, ...report.haproxyLog.slice(0, 10).map((s) => `  ${s}`));
+  if (load.failureSamples.length > 0) lines.push('', 'first failures:', ...load.failureSamples.map((line) => `  ${line}`));
+  const retried = report.haproxyLog.filter((line) => RETRIED.test(line)).length;
+  lines.push(
+    '',
+    `HAProxy: ${retried} request(s) retried on another replica; ${report.haproxyLog.length} logged as failed or retried. Rotation changes:`,
+    ...report.haproxyStates.map((line) => `  ${line.replace(/, check duration.*$/, '')}`),
+  );
+  if (report.haproxyLog.length > 0) lines.push('first logged requests:', ...report.haproxyLog.slice(0, 5).map((line) => `  ${line}`));
   return lines.join('\n');
 }
