@@ -54,7 +54,7 @@ export function formatReport(report: ScenarioReport): string {
         `| ${r.server} | ${r.signal} | ${(r.outOfRotationMs / 1000).toFixed(1)} s | ${(r.exitedMs / 1000).toFixed(1)} s (${r.exitCode ?? 'killed'}) | ${(r.backInRotationMs / 1000).toFixed(1)} s |`,
     ),
   ];
-  if (load.failureSamples.length > 0) lines.push('', 'first failures:', ...load.failureSamples.map((line) => `  ${line}`));
+  if (load.failureSamples.length > 0) lines.push('', 'first failures:', ...load.failureSamples.slice(0, 5).map((line) => `  ${line}`));
   const retried = report.haproxyLog.filter((line) => RETRIED.test(line)).length;
   lines.push(
     '',
