@@ -17,6 +17,7 @@ TEST_AMQP_URL; local defaults). Without a scenario it runs until Ctrl-C.
   --kill            under load, SIGKILL one replica instead
   --cut-amqp        with --rolling: cut RabbitMQ's connections while the 2nd replica is replaced
   --cut-ms MS       how long the cut lasts (default 0: reset, reconnects accepted at once)
+  --fail-open       when no replica is ready, HAProxy tries them all anyway (unchecked backups)
   --rate R          requests per second asked of the load (default 150)
   --connections C   keep-alive connections (default 16)
   --writes F        share of POST /users among requests (default 0.3)
@@ -31,6 +32,7 @@ const { values } = parseArgs({
     kill: { type: 'boolean', default: false },
     'cut-amqp': { type: 'boolean', default: false },
     'cut-ms': { type: 'string', default: '0' },
+    'fail-open': { type: 'boolean', default: false },
     rate: { type: 'string', default: '150' },
     connections: { type: 'string', default: '16' },
     writes: { type: 'string', default: '0.3' },
@@ -87,12 +89,13 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 
 try {
   const haproxyBinary = await ensureHaproxy(log);
-  cluster = await startCluster({ replicas, haproxyBinary, amqpProxy: values['cut-amqp'], log });
+  cluster = await startCluster({ replicas, haproxyBinary, amqpProxy: values['cut-amqp'], failOpen: values['fail-open'], log });
   if (!values.rolling && !values.kill) {
     log(`ready: send requests to ${cluster.url} (e.g. curl ${cluster.url}/health); Ctrl-C stops everything`);
     await new Promise(() => {});
   }
-  const report: ScenarioReport = values.rolling ? await rollingRestart(cluster, scenarioOptions) : await killOne(cluster, scenarioOptions);
+  const run = values.rolling ? rollingRestart : killOne;
+  const report: ScenarioReport = { ...(await run(cluster, scenarioOptions)), failOpen: values['fail-open'] };
   // The created ids are thousands of numbers: JSON gets their count.
   const asJson = (): string => JSON.stringify({ ...report, load: { ...report.load, createdIds: report.load.createdIds.length } }, null, 2);
   console.log(values.json ? asJson() : formatReport(report));

@@ -23,6 +23,8 @@ export interface ClusterOptions {
   readonly timings?: ClusterTimings;
   /** Put a TCP proxy between the replicas and RabbitMQ, so its connections can be cut. */
   readonly amqpProxy?: boolean;
+  /** HAProxy falls back to every replica, unchecked, when none is ready (see haproxyConfig). */
+  readonly failOpen?: boolean;
   /** Extra env for every replica. */
   readonly env?: Readonly<Record<string, string>>;
   readonly log?: (line: string) => void;
@@ -127,6 +129,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       port: await freePort(),
       servers: replicas.map((replica) => ({ name: replica.server, port: replica.port })),
       timings,
+      failOpen: options.failOpen ?? false,
     });
     cleanups.push(() => haproxy.stop());
     await Promise.all(replicas.map((replica) => haproxy.waitUntilUp(replica.server)));

@@ -26,7 +26,8 @@ export function formatReport(report: ScenarioReport): string {
   const lines = [
     `${title}: ${report.connections} keep-alive connections, ${report.ratePerSecond} req/s asked, ` +
       `${load.achievedRate.toFixed(0)} req/s done over ${(load.durationMs / 1000).toFixed(0)} s` +
-      (report.amqpCut ? `; RabbitMQ connections cut for ${report.amqpCut.ms} ms while ${report.amqpCut.during} was replaced` : ''),
+      (report.amqpCut ? `; RabbitMQ connections cut for ${report.amqpCut.ms} ms while ${report.amqpCut.during} was replaced` : '') +
+      (report.failOpen ? '; HAProxy fails open' : ''),
     '',
     '| requests | sent | succeeded | failed | p50 / p99 ms before | p50 / p99 ms during | failures |',
     '|---|---:|---:|---:|---:|---:|---|',

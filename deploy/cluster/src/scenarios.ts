@@ -38,6 +38,8 @@ export interface ScenarioReport {
   readonly ratePerSecond: number;
   readonly connections: number;
   readonly amqpCut?: { readonly during: string; readonly ms: number };
+  /** HAProxy fell back to unchecked backups when no replica was ready. */
+  readonly failOpen?: boolean;
 }
 
 /** Under steady mixed load, replaces every replica in turn (SIGTERM, exit, start, ready). */

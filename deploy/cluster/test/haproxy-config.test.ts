@@ -45,14 +45,24 @@ describe('the HAProxy configuration', () => {
     assert.ok(lines.includes('server r1 127.0.0.1:3001') && lines.includes('server r2 127.0.0.1:3002'));
   });
 
-  it('is accepted by haproxy -c', async () => {
+  it('fails open only when asked: every replica as an unchecked backup', () => {
+    assert.ok(!config.includes(' backup'), 'by default readiness alone decides');
+    const failOpen = haproxyConfig({ port: 8080, servers: [{ name: 'r1', port: 3001 }], statsSocket: '/tmp/x.sock', timings: defaultTimings, failOpen: true });
+    assert.match(failOpen, /^ {4}option allbackups$/m);
+    assert.match(failOpen, /^ {4}server r1-open 127\.0\.0\.1:3001 backup no-check$/m);
+  });
+
+  it('is accepted by haproxy -c, failing open or not', async () => {
     const binary = findHaproxy();
     assert.ok(binary, 'haproxy is installed (apt-get install -y haproxy)');
     const dir = await mkdtemp(join(tmpdir(), 'haproxy-config-'));
     try {
-      const path = join(dir, 'haproxy.cfg');
-      await writeFile(path, config.replace('/tmp/haproxy-test.sock', join(dir, 'haproxy.sock')));
-      await promisify(execFile)(binary, ['-c', '-q', '-f', path]);
+      const statsSocket = join(dir, 'haproxy.sock');
+      for (const failOpen of [false, true]) {
+        const path = join(dir, `haproxy-${failOpen}.cfg`);
+        await writeFile(path, haproxyConfig({ port: 8080, servers: [{ name: 'r1', port: 3001 }], statsSocket, timings: defaultTimings, failOpen }));
+        await promisify(execFile)(binary, ['-c', '-q', '-f', path]);
+      }
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
