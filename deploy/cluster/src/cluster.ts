@@ -78,12 +78,12 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   try {
     const workDir = await mkdtemp(join(tmpdir(), 'plinth-cluster-'));
     cleanups.push(() => rm(workDir, { recursive: true, force: true }));
-    const [database, cache, vhost] = await Promise.all([
-      createScratchPostgresDatabase('cluster'),
-      createScratchRedis(),
-      createScratchVhost('cluster'),
-    ]);
-    cleanups.push(() => database.drop(), () => cache.release(), () => vhost.delete());
+    // Each one registers its own cleanup, so a failure of another does not leak it.
+    const [database, cache, vhost] = await settleAll([
+      createScratchPostgresDatabase('cluster').then((db) => (cleanups.push(() => db.drop()), db)),
+      createScratchRedis().then((redis) => (cleanups.push(() => redis.release()), redis)),
+      createScratchVhost('cluster').then((scratch) => (cleanups.push(() => scratch.delete()), scratch)),
+    ] as const);
     log(`scratch resources: database ${database.name}, Redis DB ${cache.db}, vhost ${vhost.name}`);
 
     let amqpProxy: TcpProxy | undefined;
@@ -177,6 +177,14 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     await cleanup();
     throw err;
   }
+}
+
+/** Like Promise.all, but waits for every promise before rejecting with the first failure. */
+async function settleAll<T extends readonly unknown[]>(promises: { [K in keyof T]: Promise<T[K]> }): Promise<T> {
+  const results = await Promise.allSettled(promises);
+  const failed = results.find((result) => result.status === 'rejected');
+  if (failed) throw failed.reason;
+  return results.map((result) => (result as PromiseFulfilledResult<unknown>).value) as unknown as T;
 }
 
 /** SIGTERM, and SIGKILL if it has not exited within its own shutdown budget. */

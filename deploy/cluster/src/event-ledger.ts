@@ -1,8 +1,8 @@
 import amqp from 'amqplib';
 import postgres from 'postgres';
 
-/** The example's message id for a user's `user.created` event (its processed_events key). */
-export const userCreatedEventId = (userId: number): string => `user-created:${userId}`;
+/** The example's message ids for `user.created` are `user-created:<user id>` (processed_events' key). */
+const EVENT_ID_PREFIX = 'user-created:';
 
 /** Where the example's events live in RabbitMQ. */
 const EVENT_QUEUES = ['example-service.user-created', 'example-service.user-created.dlq'] as const;
@@ -74,9 +74,9 @@ export class EventLedger {
       SELECT
         (SELECT count(*)::int FROM users) AS users,
         (SELECT count(*)::int FROM created c WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.id = c.id)) AS missing,
-        (SELECT count(*)::int FROM processed_events WHERE message_id LIKE 'user-created:%') AS consumed,
+        (SELECT count(*)::int FROM processed_events WHERE starts_with(message_id, ${EVENT_ID_PREFIX}::text)) AS consumed,
         (SELECT count(*)::int FROM created c WHERE NOT EXISTS (
-          SELECT 1 FROM processed_events p WHERE p.message_id = 'user-created:' || c.id)) AS created_without,
+          SELECT 1 FROM processed_events p WHERE p.message_id = ${EVENT_ID_PREFIX}::text || c.id)) AS created_without,
         (SELECT count(*)::int FROM cluster_event_handlings) AS handlings,
         (SELECT count(DISTINCT message_id)::int FROM cluster_event_handlings) AS handled`;
     const { queued, deadLettered } = await this.#queueDepths();
@@ -102,7 +102,7 @@ export class EventLedger {
   async #usersWithoutEvent(): Promise<number> {
     const [row] = await this.#sql<{ n: number }[]>`
       SELECT count(*)::int AS n FROM users u
-      WHERE NOT EXISTS (SELECT 1 FROM processed_events p WHERE p.message_id = 'user-created:' || u.id)`;
+      WHERE NOT EXISTS (SELECT 1 FROM processed_events p WHERE p.message_id = ${EVENT_ID_PREFIX}::text || u.id)`;
     return row!.n;
   }
 
