@@ -74,6 +74,7 @@ const scenarioOptions = {
 
 let cluster: Cluster | undefined;
 let stopping = false;
+let interrupted = false;
 const stopAndExit = async (code: number): Promise<never> => {
   stopping = true;
   await cluster?.stop();
@@ -81,15 +82,18 @@ const stopAndExit = async (code: number): Promise<never> => {
 };
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
-    if (stopping) return;
+    if (stopping || interrupted) return;
     log(`${signal}: stopping the replicas, HAProxy and the scratch resources`);
-    void stopAndExit(130);
+    interrupted = true;
+    // While starting, the cluster is not ours to stop yet: stop it once it is.
+    if (cluster) void stopAndExit(130);
   });
 }
 
 try {
   const haproxyBinary = await ensureHaproxy(log);
   cluster = await startCluster({ replicas, haproxyBinary, amqpProxy: values['cut-amqp'], failOpen: values['fail-open'], log });
+  if (interrupted) await stopAndExit(130);
   if (!values.rolling && !values.kill) {
     log(`ready: send requests to ${cluster.url} (e.g. curl ${cluster.url}/health); Ctrl-C stops everything`);
     await new Promise(() => {});
