@@ -4,19 +4,18 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import amqplib from 'amqplib';
 import {
   createScratchPostgresDatabase,
   createScratchRedis,
+  createScratchVhost,
   freePort,
   requireService,
   startKeepAliveLoad,
-  testServices,
   waitFor,
   type ScratchPostgresDatabase,
   type ScratchRedis,
+  type ScratchVhost,
 } from '@plinth/testkit';
-import { USER_CREATED_QUEUE, USERS_EXCHANGE } from '../src/events/user-events.js';
 import { json, postUser, startService, type RunningService } from './support/service-process.js';
 
 interface UserBody {
@@ -77,22 +76,6 @@ async function stopService(service: RunningService): Promise<number | null> {
   return (await service.process.exited).code;
 }
 
-async function deleteExampleQueues(): Promise<void> {
-  const connection = await amqplib.connect(testServices().amqp);
-  connection.on('error', () => undefined);
-  for (const remove of [
-    (c: amqplib.Channel) => c.deleteQueue(USER_CREATED_QUEUE),
-    (c: amqplib.Channel) => c.deleteQueue(`${USER_CREATED_QUEUE}.dlq`),
-    (c: amqplib.Channel) => c.deleteExchange(USERS_EXCHANGE),
-  ]) {
-    const channel = await connection.createChannel();
-    channel.on('error', () => undefined);
-    await remove(channel).catch(() => undefined);
-    await channel.close().catch(() => undefined);
-  }
-  await connection.close();
-}
-
 describe('example service on embedded defaults', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'example-pglite-'));
   after(() => rmSync(dataDir, { recursive: true, force: true }));
@@ -112,6 +95,8 @@ describe('example service on embedded defaults', () => {
 describe('example service on the real servers', () => {
   let database: ScratchPostgresDatabase;
   let cache: ScratchRedis;
+  // The queue names are fixed: a vhost of its own keeps parallel runs from consuming each other's events.
+  let vhost: ScratchVhost;
   let env: Record<string, string>;
 
   before(async () => {
@@ -120,15 +105,15 @@ describe('example service on the real servers', () => {
     await requireService('rabbitmq');
     database = await createScratchPostgresDatabase('example');
     cache = await createScratchRedis();
-    await deleteExampleQueues();
+    vhost = await createScratchVhost('example');
     env = {
       EXAMPLE_SERVICE_PRIMARY_DB_URL: database.url,
       EXAMPLE_SERVICE_SESSION_CACHE_URL: cache.url,
-      EXAMPLE_SERVICE_EVENTS_URL: testServices().amqp,
+      EXAMPLE_SERVICE_EVENTS_URL: vhost.url,
     };
   });
   after(async () => {
-    await deleteExampleQueues();
+    await vhost?.delete();
     await cache?.release();
     await database?.drop();
   });
