@@ -182,7 +182,6 @@ describe('example service on the real servers', () => {
 
   it('exits 1 within its deadline naming primary_db when PostgreSQL is unreachable', async () => {
     const closed = await freePort();
-    const started = Date.now();
     const service = await startService(
       {
         ...env,
@@ -193,7 +192,10 @@ describe('example service on the real servers', () => {
     );
     const { code } = await service.process.exited;
     assert.equal(code, 1);
-    assert.ok(Date.now() - started < 2000 + 10_000, 'within the deadline plus process start-up');
+    // Timed by the app's own log (first line to last): node's start-up on a busy machine is not the app's deadline.
+    const times = service.process.lines.flatMap((line) => (typeof line === 'object' && typeof line['time'] === 'number' ? [line['time']] : []));
+    const ranFor = Math.max(...times) - Math.min(...times);
+    assert.ok(times.length >= 2 && ranFor < 2000 + 5000, `gave up within its 2 s deadline plus a stop (ran ${ranFor} ms)`);
     const output = service.process.stdout + service.process.stderr;
     assert.match(output, /primary_db/);
     assert.match(output, new RegExp(`127\\.0\\.0\\.1:${closed}`));
