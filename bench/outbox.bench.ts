@@ -214,9 +214,12 @@ async function main(): Promise<void> {
       const load = startKeepAliveLoad({
         url: `http://127.0.0.1:${servers.get(name)!.port}/users`,
         connections: CONNECTIONS,
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: () => JSON.stringify({ email: `t-${run}-${k}-${n++}-${randomUUID()}@x.io` }),
+        nextRequest: () => ({
+          method: 'POST',
+          path: '/users',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ email: `t-${run}-${k}-${n++}-${randomUUID()}@x.io` }),
+        }),
         maxDurationMs: THROUGHPUT_MS,
       });
       const report = await load.done;

@@ -3,6 +3,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { parseAllDocuments } from 'yaml';
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
+import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
 import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import { Secret } from 'kubernetes-models/v1/Secret';
 import { Service } from 'kubernetes-models/v1/Service';
@@ -22,8 +23,8 @@ const byKind = (kind: string) => {
 
 describe('Kubernetes manifests', () => {
   it('validate against the Kubernetes schemas', () => {
-    const models = { Deployment, ConfigMap, Secret, Service } as const;
-    assert.deepEqual(manifests.map((m) => m.kind).sort(), ['ConfigMap', 'Deployment', 'Secret', 'Service']);
+    const models = { Deployment, ConfigMap, Secret, Service, PodDisruptionBudget } as const;
+    assert.deepEqual(manifests.map((m) => m.kind).sort(), ['ConfigMap', 'Deployment', 'PodDisruptionBudget', 'Secret', 'Service']);
     for (const manifest of manifests) {
       const Model = models[manifest.kind as keyof typeof models];
       assert.doesNotThrow(() => new Model(manifest as never).validate(), `${manifest.kind} is valid`);
@@ -34,11 +35,34 @@ describe('Kubernetes manifests', () => {
     const broken = structuredClone(byKind('Deployment')) as unknown as { spec: { replicas: unknown } };
     broken.spec.replicas = 'two';
     assert.throws(() => new Deployment(broken as never).validate(), /replicas/);
+    const brokenBudget = structuredClone(byKind('PodDisruptionBudget')) as unknown as { spec: { selector: unknown } };
+    brokenBudget.spec.selector = 'app=example-service';
+    assert.throws(() => new PodDisruptionBudget(brokenBudget as never).validate(), /selector/);
   });
 
+  type Labels = { matchLabels: Record<string, string> };
+  type SpreadConstraint = { topologyKey: string; maxSkew: number; labelSelector: Labels; matchLabelKeys?: string[] };
   const deployment = byKind('Deployment') as unknown as {
-    spec: { template: { spec: { terminationGracePeriodSeconds: number; enableServiceLinks: boolean; containers: Container[] } } };
+    spec: {
+      replicas: number;
+      minReadySeconds: number;
+      selector: Labels;
+      strategy: { type: string; rollingUpdate: { maxUnavailable: number | string; maxSurge: number | string } };
+      template: {
+        metadata: { labels: Record<string, string> };
+        spec: {
+          terminationGracePeriodSeconds: number;
+          enableServiceLinks: boolean;
+          containers: Container[];
+          topologySpreadConstraints: SpreadConstraint[];
+        };
+      };
+    };
   };
+  const budget = byKind('PodDisruptionBudget') as unknown as { spec: { maxUnavailable?: number; minAvailable?: number; selector: Labels } };
+  /** True when every label of the selector is on the Deployment's pods. */
+  const selectsPods = (selector: Labels): boolean =>
+    Object.entries(selector.matchLabels).every(([key, value]) => deployment.spec.template.metadata.labels[key] === value);
   type Probe = { httpGet: { path: string; port: string | number } };
   type Container = {
     ports: { name: string; containerPort: number }[];
@@ -53,6 +77,31 @@ describe('Kubernetes manifests', () => {
   const container = pod.containers[0]!;
   const config = (byKind('ConfigMap') as unknown as { data: Record<string, string> }).data;
   const secret = (byKind('Secret') as unknown as { stringData: Record<string, string> }).stringData;
+
+  it('rolls out without dropping below the desired number of ready replicas', () => {
+    assert.ok(deployment.spec.replicas >= 3, 'several replicas');
+    assert.equal(deployment.spec.strategy.type, 'RollingUpdate');
+    assert.equal(deployment.spec.strategy.rollingUpdate.maxUnavailable, 0, 'an old pod goes only once its replacement is ready');
+    assert.ok(Number(deployment.spec.strategy.rollingUpdate.maxSurge) >= 1, 'a new pod can start beside the old ones');
+    assert.ok(deployment.spec.minReadySeconds > 0, 'a new pod is in load balancers before the next old one goes');
+  });
+
+  it('lets voluntary disruptions take one replica at a time', () => {
+    assert.ok(selectsPods(budget.spec.selector), "the budget selects the Deployment's pods");
+    const allowed = budget.spec.maxUnavailable ?? deployment.spec.replicas - (budget.spec.minAvailable ?? deployment.spec.replicas);
+    assert.equal(allowed, 1, 'one at a time');
+    assert.ok(allowed < deployment.spec.replicas, 'a drain can never take them all');
+  });
+
+  it('spreads replicas across nodes and zones', () => {
+    const constraints = pod.topologySpreadConstraints;
+    assert.deepEqual(constraints.map((c) => c.topologyKey).sort(), ['kubernetes.io/hostname', 'topology.kubernetes.io/zone']);
+    for (const constraint of constraints) {
+      assert.ok(selectsPods(constraint.labelSelector), `${constraint.topologyKey} spreads this Deployment's pods`);
+      assert.equal(constraint.maxSkew, 1);
+      assert.deepEqual(constraint.matchLabelKeys, ['pod-template-hash'], 'each revision spreads on its own');
+    }
+  });
 
   it('points each probe at the right path on the HTTP port', () => {
     assert.equal(container.startupProbe.httpGet.path, '/health/startup');

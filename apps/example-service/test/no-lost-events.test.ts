@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import amqplib from 'amqplib';
 import postgres from 'postgres';
 import {
-  createScratchAmqpVhost,
+  createScratchVhost,
   createScratchPostgresDatabase,
   createScratchRedis,
   freePort,
@@ -14,7 +14,7 @@ import {
   startTcpProxy,
   waitFor,
   type KeepAliveLoad,
-  type ScratchAmqpVhost,
+  type ScratchVhost,
   type ScratchPostgresDatabase,
   type ScratchRedis,
   type TcpProxy,
@@ -39,11 +39,14 @@ function createUsersUnderLoad(url: string, acknowledged: Set<number>): KeepAlive
   return startKeepAliveLoad({
     url: `${url}/users`,
     connections: 4,
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: () => JSON.stringify({ name: 'Load', email: `load-${run}-${n++}@example.com` }),
-    onResponse: (status, body) => {
-      if (status === 201) acknowledged.add((JSON.parse(body.toString('utf8')) as { id: number }).id);
+    nextRequest: () => ({
+      method: 'POST',
+      path: '/users',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'Load', email: `load-${run}-${n++}@example.com` }),
+    }),
+    onResult: ({ status, body }) => {
+      if (status === 201 && body !== undefined) acknowledged.add((JSON.parse(body) as { id: number }).id);
     },
     maxDurationMs: 50_000,
     backoffMs: 50,
@@ -73,19 +76,19 @@ function viaProxy(url: string, proxy: TcpProxy): string {
 describe('no lost events: user.created through the outbox, on the real servers', () => {
   let database: ScratchPostgresDatabase;
   let cache: ScratchRedis;
-  let vhost: ScratchAmqpVhost;
+  let vhost: ScratchVhost;
   let sql: postgres.Sql;
 
   before(async () => {
     await requireService('postgres');
     await requireService('redis');
     await requireService('rabbitmq');
-    [database, cache, vhost] = await Promise.all([createScratchPostgresDatabase('lost_events'), createScratchRedis(), createScratchAmqpVhost('lost-events')]);
+    [database, cache, vhost] = await Promise.all([createScratchPostgresDatabase('lost_events'), createScratchRedis(), createScratchVhost('lost-events')]);
     sql = postgres(database.url, { max: 2, onnotice: () => undefined });
   });
   after(async () => {
     await sql?.end({ timeout: 1 });
-    await Promise.all([database?.drop(), cache?.release(), vhost?.drop()]);
+    await Promise.all([database?.drop(), cache?.release(), vhost?.delete()]);
   });
 
   /** A fresh database schema per test: the tables the service migrates, emptied. */

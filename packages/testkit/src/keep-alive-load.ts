@@ -9,10 +9,7 @@ export interface KeepAliveLoadOptions {
   readonly connections: number;
   /** Default GET. */
   readonly method?: string;
-  /** The request body; a function gives each request its own (unique emails in a POST load). */
-  readonly body?: string | Uint8Array | (() => string | Uint8Array);
-  /** Called with each complete response's status and body, e.g. to record what a 201 acknowledged. */
-  readonly onResponse?: (status: number, body: Buffer) => void;
+  readonly body?: string | Uint8Array;
   readonly headers?: Readonly<Record<string, string>>;
   /** Overrides the URL's path and query. */
   readonly path?: string;
@@ -22,6 +19,39 @@ export interface KeepAliveLoadOptions {
   readonly requestTimeoutMs?: number;
   /** Pause after a failed request so a closed server is not hammered. Default 20 ms. */
   readonly backoffMs?: number;
+  /** Builds each request (method, path, body); overrides `method`, `path` and `body` above. */
+  readonly nextRequest?: () => LoadRequest;
+  /**
+   * Requests per second across all loops: each loop waits for its next slot, and a loop
+   * that fell behind sends at once without bursting to catch up. Default: back to back.
+   */
+  readonly ratePerSecond?: number;
+  /** Called once per request with its outcome; responses' bodies are collected for it. */
+  readonly onResult?: (result: LoadResult) => void;
+}
+
+/** One request of a mixed load. */
+export interface LoadRequest {
+  readonly method?: string;
+  /** Path and query, e.g. `/users/7`. */
+  readonly path: string;
+  readonly body?: string;
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Free-form label handed back in the {@link LoadResult} (e.g. `read`, `write`). */
+  readonly label?: string;
+}
+
+/** How one request ended: a complete response (`status`, `body`) or a `failure`. */
+export interface LoadResult {
+  readonly request: LoadRequest;
+  /** `Date.now()` when it was sent. */
+  readonly sentAt: number;
+  /** From sending to the end of the response, or to the failure. */
+  readonly latencyMs: number;
+  readonly status?: number;
+  readonly body?: string;
+  readonly failure?: 'resetOnReusedSocket' | 'resetOnNewSocket' | 'refused' | 'other';
+  readonly error?: string;
 }
 
 /** Counts from a load run. */
@@ -34,7 +64,7 @@ export interface LoadReport {
   readonly byStatus: Readonly<Record<number, number>>;
   /**
    * ECONNRESET / EPIPE / "socket hang up" on a request sent over a kept-alive
-   * socket: a request the server dropped on an established connection (DESIGN §7 says: never).
+   * socket: a request the server dropped on an established connection (which must never happen).
    */
   readonly resetOnReusedSocket: number;
   /** The same on a fresh connection: e.g. reset from the accept backlog while the listener closed. */
@@ -104,30 +134,35 @@ export function startKeepAliveLoad(options: KeepAliveLoadOptions): KeepAliveLoad
     durationMs: (endedAt ?? Date.now()) - startedAt,
   });
 
-  const nextBody = (): string | Uint8Array | undefined => (typeof options.body === 'function' ? options.body() : options.body);
+  const fixedRequest: LoadRequest = { method: options.method ?? 'GET', path: options.path ?? `${target.pathname}${target.search}` };
+  const onResult = options.onResult;
 
   /** One request; resolves true when it failed (so the loop backs off). */
   const once = (): Promise<boolean> =>
     new Promise((resolve) => {
+      const request = options.nextRequest?.() ?? fixedRequest;
+      const body = options.nextRequest ? request.body : options.body;
+      const headers: Record<string, string> = { ...options.headers, ...request.headers };
+      if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body));
       counts.sent++;
       counts.inFlight++;
-      const body = nextBody();
-      const headers: Record<string, string> = { ...options.headers };
-      if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body));
+      const sentAt = Date.now();
+      const started = performance.now();
       let settled = false;
-      const settle = (failed: boolean): void => {
+      const settle = (outcome: Pick<LoadResult, 'status' | 'body' | 'failure' | 'error'>): void => {
         if (settled) return;
         settled = true;
         counts.inFlight--;
-        resolve(failed);
+        onResult?.({ request, sentAt, latencyMs: performance.now() - started, ...outcome });
+        resolve(outcome.failure !== undefined);
       };
       const req = http.request(
         {
           protocol: target.protocol,
           hostname: target.hostname.replace(/^\[(.*)\]$/, '$1'),
           port: target.port || 80,
-          path: options.path ?? `${target.pathname}${target.search}`,
-          method: options.method ?? 'GET',
+          path: request.path,
+          method: request.method ?? 'GET',
           headers,
           agent,
         },
@@ -135,17 +170,17 @@ export function startKeepAliveLoad(options: KeepAliveLoadOptions): KeepAliveLoad
           if ((res.headers.connection ?? '').toLowerCase().split(/\s*,\s*/).includes('close')) {
             counts.connectionCloseHeaders++;
           }
-          const chunks: Buffer[] = [];
-          res.on('data', (chunk: Buffer) => {
-            if (options.onResponse) chunks.push(chunk);
+          let text = '';
+          if (onResult) res.setEncoding('utf8');
+          res.on('data', (chunk: string | Buffer) => {
+            if (onResult) text += String(chunk);
           });
           res.on('end', () => {
             if (settled) return;
             counts.completed++;
             const status = res.statusCode ?? 0;
             byStatus[status] = (byStatus[status] ?? 0) + 1;
-            options.onResponse?.(status, Buffer.concat(chunks));
-            settle(false);
+            settle(onResult ? { status, body: text } : { status });
           });
           // A response cut off mid-body is still a reset on that socket.
           res.on('error', (err) => fail(err));
@@ -155,14 +190,14 @@ export function startKeepAliveLoad(options: KeepAliveLoadOptions): KeepAliveLoad
       const fail = (err: NodeJS.ErrnoException): void => {
         if (settled) return;
         const isReset = RESET_CODES.has(err.code ?? '') || /socket hang up/i.test(err.message);
-        if (err.code === 'ECONNREFUSED') counts.refused++;
-        else if (isReset && req.reusedSocket) counts.resetOnReusedSocket++;
-        else if (isReset) counts.resetOnNewSocket++;
-        else {
+        const failure: LoadResult['failure'] =
+          err.code === 'ECONNREFUSED' ? 'refused' : isReset && req.reusedSocket ? 'resetOnReusedSocket' : isReset ? 'resetOnNewSocket' : 'other';
+        const message = `${err.code ?? 'Error'}: ${err.message}`;
+        if (failure === 'other') {
           counts.otherErrors++;
-          if (otherErrorMessages.length < MAX_MESSAGES) otherErrorMessages.push(`${err.code ?? 'Error'}: ${err.message}`);
-        }
-        settle(true);
+          if (otherErrorMessages.length < MAX_MESSAGES) otherErrorMessages.push(message);
+        } else counts[failure]++;
+        settle({ failure, error: message });
       };
       req.on('error', fail);
       req.setTimeout(requestTimeoutMs, () => {
@@ -171,8 +206,17 @@ export function startKeepAliveLoad(options: KeepAliveLoadOptions): KeepAliveLoad
       req.end(body);
     });
 
-  const loop = async (): Promise<void> => {
+  // Each loop owns every `connections`-th slot of the overall rate, staggered by its index.
+  const slotMs = options.ratePerSecond ? (1000 * options.connections) / options.ratePerSecond : 0;
+  const loop = async (_: unknown, index: number): Promise<void> => {
+    let nextSlot = startedAt + (slotMs * index) / options.connections;
     while (running) {
+      if (slotMs > 0) {
+        const wait = nextSlot - Date.now();
+        if (wait > 0) await sleep(wait);
+        if (!running) break;
+        nextSlot = Math.max(nextSlot + slotMs, Date.now());
+      }
       const failed = await once();
       if (failed && running) await sleep(backoffMs);
     }

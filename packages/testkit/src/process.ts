@@ -11,6 +11,11 @@ export interface SpawnProcessOptions {
   /** Merged over a clean copy of process.env; `undefined` removes a variable. */
   readonly env?: Readonly<Record<string, string | undefined>>;
   readonly cwd?: string;
+  /**
+   * Runs the child in its own process group, so a terminal's Ctrl-C reaches only the
+   * parent, which then stops its children in the order it chooses. Default false.
+   */
+  readonly detached?: boolean;
 }
 
 /** A parsed JSON log object (pino) or, when a line is not a JSON object, the raw text. */
@@ -114,6 +119,7 @@ export function spawnProcess(options: SpawnProcessOptions): SpawnedProcess {
   const child = spawn(command, [...(options.args ?? [])], {
     env: childEnv(options.env),
     cwd: options.cwd,
+    detached: options.detached ?? false,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   live.add(child);

@@ -5,36 +5,45 @@ import { uniqueName } from './unique-name.js';
 
 const run = promisify(execFile);
 
-/** A throwaway RabbitMQ virtual host: every queue and exchange of a test, isolated. */
-export interface ScratchAmqpVhost {
+/** A throwaway RabbitMQ virtual host: its queues and exchanges are invisible to every other one. */
+export interface ScratchVhost {
   readonly name: string;
-  /** The broker URL with this vhost as its path. */
+  /** The broker URL (`TEST_AMQP_URL`) with this vhost as its path. */
   readonly url: string;
   /** Deletes the vhost and everything in it. Safe to call twice. */
-  drop(): Promise<void>;
+  delete(): Promise<void>;
 }
 
 /**
- * Creates a vhost with `rabbitmqctl` (so the broker must run on this machine and the test
- * may run it, as root does) and grants the test user every permission on it. For tests
- * that spawn an app whose queue names are fixed, so runs in parallel never share a queue.
+ * Creates a uniquely named vhost and grants the URL's user every permission on it, so
+ * code with fixed queue names can run in parallel with itself. Uses `rabbitmqctl`, so the
+ * broker must be local and the caller allowed to run it (root, or the rabbitmq user).
  */
-export async function createScratchAmqpVhost(prefix = 'plinth-test'): Promise<ScratchAmqpVhost> {
-  const base = new URL(await requireService('rabbitmq'));
-  const name = uniqueName(prefix, '-');
-  const user = decodeURIComponent(base.username || 'guest');
-  await run('rabbitmqctl', ['add_vhost', name]);
-  await run('rabbitmqctl', ['set_permissions', '-p', name, user, '.*', '.*', '.*']);
-  const url = new URL(base);
+export async function createScratchVhost(prefix = 'plinth-test'): Promise<ScratchVhost> {
+  const baseUrl = new URL(await requireService('rabbitmq'));
+  const name = uniqueName(prefix, '.');
+  const user = decodeURIComponent(baseUrl.username) || 'guest';
+  await rabbitmqctl(['add_vhost', name]);
+  await rabbitmqctl(['set_permissions', '-p', name, user, '.*', '.*', '.*']);
+  const url = new URL(baseUrl);
   url.pathname = `/${encodeURIComponent(name)}`;
-  let dropped = false;
+  let deleted: Promise<void> | undefined;
   return {
     name,
     url: url.toString(),
-    async drop() {
-      if (dropped) return;
-      dropped = true;
-      await run('rabbitmqctl', ['delete_vhost', name]).catch(() => undefined);
+    delete() {
+      deleted ??= rabbitmqctl(['delete_vhost', name]).then(() => undefined);
+      return deleted;
     },
   };
+}
+
+async function rabbitmqctl(args: readonly string[]): Promise<string> {
+  try {
+    const { stdout } = await run('rabbitmqctl', args, { timeout: 30_000 });
+    return stdout;
+  } catch (err) {
+    const detail = err instanceof Error ? err.message.split('\n').slice(0, 3).join(' ') : String(err);
+    throw new Error(`rabbitmqctl ${args.join(' ')} failed (${detail}). A scratch vhost needs a local RabbitMQ and permission to run rabbitmqctl (root).`, { cause: err });
+  }
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
-import { freePort, startKeepAliveLoad, waitFor } from '../src/index.js';
+import { freePort, startKeepAliveLoad, waitFor, type LoadResult } from '../src/index.js';
 
 async function serve(handler: http.RequestListener): Promise<{ url: string; server: http.Server; close(): Promise<void> }> {
   const server = http.createServer(handler);
@@ -134,5 +134,61 @@ describe('startKeepAliveLoad', () => {
     await srv.close();
     assert.equal(report.completed, 0);
     assert.match(report.otherErrorMessages[0] ?? '', /ETIMEDOUT: no response within 50 ms/);
+  });
+});
+
+describe('startKeepAliveLoad with a mix of requests', () => {
+  it('sends what nextRequest builds and reports each outcome with its label, status and body', async () => {
+    const srv = await serve((req, res) => {
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      req.on('end', () => {
+        res.statusCode = req.method === 'POST' ? 201 : 200;
+        res.end(`${req.method} ${req.url} ${body}`);
+      });
+    });
+    let n = 0;
+    const results: LoadResult[] = [];
+    const load = startKeepAliveLoad({
+      url: srv.url,
+      connections: 2,
+      nextRequest: () => (++n % 2 === 0 ? { label: 'write', method: 'POST', path: '/items', body: `n=${n}` } : { label: 'read', path: `/items/${n}` }),
+      onResult: (result) => results.push(result),
+    });
+    await waitFor(() => results.length >= 20);
+    const report = await load.stop();
+    await srv.close();
+    assert.equal(results.length, report.sent, 'one result per request');
+    for (const result of results) {
+      assert.equal(result.failure, undefined);
+      assert.ok(result.latencyMs >= 0);
+      if (result.request.label === 'write') {
+        assert.equal(result.status, 201);
+        assert.equal(result.body, `POST /items ${result.request.body}`);
+      } else {
+        assert.equal(result.status, 200);
+        assert.equal(result.body, `GET ${result.request.path} `);
+      }
+    }
+  });
+
+  it('paces requests to ratePerSecond instead of sending back to back', async () => {
+    const srv = await serve((_req, res) => res.end());
+    const load = startKeepAliveLoad({ url: srv.url, connections: 4, ratePerSecond: 40, maxDurationMs: 1000 });
+    const report = await load.done;
+    await srv.close();
+    // 40/s for one second: at most the 40 slots plus the first slot of each loop.
+    assert.ok(report.completed <= 44, `${report.completed} requests in ${report.durationMs} ms`);
+    assert.ok(report.completed >= 20, `${report.completed} requests in ${report.durationMs} ms`);
+  });
+
+  it('reports a refused request as a failure to onResult', async () => {
+    const port = await freePort();
+    const results: LoadResult[] = [];
+    const load = startKeepAliveLoad({ url: `http://127.0.0.1:${port}/`, connections: 1, onResult: (result) => results.push(result) });
+    await waitFor(() => results.length >= 2);
+    await load.stop();
+    assert.equal(results[0]?.failure, 'refused');
+    assert.match(results[0]?.error ?? '', /ECONNREFUSED/);
   });
 });

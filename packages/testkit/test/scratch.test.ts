@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import amqp from 'amqplib';
 import postgres from 'postgres';
 import { createClient } from 'redis';
-import { createScratchPostgresDatabase, createScratchRedis, scratchAmqpNames, testServices } from '../src/index.js';
+import { createScratchPostgresDatabase, createScratchRedis, createScratchVhost, scratchAmqpNames, testServices } from '../src/index.js';
 
 describe('createScratchPostgresDatabase', () => {
   it('creates a usable database and really drops it, even with open sessions', async () => {
@@ -124,5 +124,34 @@ describe('scratchAmqpNames', () => {
     } finally {
       await conn.close();
     }
+  });
+});
+
+describe('createScratchVhost', () => {
+  it('isolates a queue name in its own vhost and deletes the vhost with its queues', async () => {
+    const vhost = await createScratchVhost('kit');
+    const queue = 'same-name-everywhere';
+    const inVhost = await amqp.connect(vhost.url);
+    inVhost.on('error', () => {});
+    try {
+      const ch = await inVhost.createChannel();
+      await ch.assertQueue(queue, { durable: true });
+      await ch.sendToQueue(queue, Buffer.from('x'));
+      await ch.close();
+    } finally {
+      await inVhost.close();
+    }
+    const outside = await amqp.connect(testServices().amqp);
+    outside.on('error', () => {});
+    try {
+      const ch = await outside.createChannel();
+      ch.on('error', () => {});
+      await assert.rejects(ch.checkQueue(queue), /NOT_FOUND/, 'the default vhost does not see it');
+    } finally {
+      await outside.close();
+    }
+    await vhost.delete();
+    await assert.rejects(amqp.connect(vhost.url), 'the vhost is gone');
+    await vhost.delete(); // twice: no error
   });
 });
