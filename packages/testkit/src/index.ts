@@ -19,3 +19,4 @@ export { scratchAmqpNames } from './scratch-amqp.js';
 export type { ScratchAmqpNames } from './scratch-amqp.js';
 export { startRedisServer, ping as redisPing } from './redis-server.js';
 export type { RedisServer, RedisServerOptions } from './redis-server.js';
+export { LogCapture } from './log-capture.js';
