@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { detectEnvironment } from '../src/app/environment.js';
 import { formatConfigHelp } from '../src/config/describe-config.js';
 import { ConfigError, definePlugin, setting, type PluginContext } from '../src/index.js';
-import { testApp } from './support/probe-plugin.js';
+import { testApp } from './support/scripted-plugin.js';
 
 /** A plugin with a server (URL or HOST) and an embedded fallback, like the database plugins. */
 class StorePlugin {

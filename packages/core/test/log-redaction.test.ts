@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
-import { testApp } from './support/probe-plugin.js';
+import { testApp } from './support/scripted-plugin.js';
 
 /** An error the way drizzle raises one: bound parameters in the message and a `params` field. */
 function failedQueryError(email: string): Error {
@@ -28,7 +28,7 @@ describe('log redaction', () => {
       'request',
     );
     await app.stop();
-    const text = logs.text();
+    const text = logs.text;
     for (const value of ['body@example.com', 'Bearer abc', 'sid=1', 'Ada', 'top@example.com', 'nested@example.com', 'hunter2']) {
       assert.ok(!text.includes(value), `${value} is not logged`);
     }
@@ -40,7 +40,7 @@ describe('log redaction', () => {
     await app.start();
     app.logger.error({ err: failedQueryError('private.person@example.com') }, 'request failed');
     await app.stop();
-    const text = logs.text();
+    const text = logs.text;
     assert.ok(!text.includes('private.person'), 'no email in message, stack, params or detail');
     assert.match(text, /insert into users/, 'the query text is kept');
     assert.match(text, /violates check constraint/, 'the cause is kept');
@@ -51,7 +51,7 @@ describe('log redaction', () => {
     await app.start();
     app.logger.info({ user: { name: 'Grace Hopper', id: 7 }, person: { ssn: '078-05-1120' } }, 'lookup');
     await app.stop();
-    const text = logs.text();
+    const text = logs.text;
     assert.ok(!text.includes('Grace Hopper'));
     assert.ok(!text.includes('078-05-1120'));
     assert.match(text, /"id":7/);

@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { PluginUnavailableError } from '../src/index.js';
 import { unavailableResponder } from '../src/http/index.js';
 import { controllable, type ControllablePlugin } from './fixtures/controllable-plugin.js';
-import { testApp } from './support/probe-plugin.js';
+import { testApp } from './support/scripted-plugin.js';
 
 /** A node:http server whose handler throws `failure()`; errors go through the responder, else 500. */
 async function serverFailingWith(app: Parameters<typeof unavailableResponder>[0], failure: () => unknown) {

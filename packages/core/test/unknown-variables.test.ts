@@ -2,9 +2,9 @@ import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import { ConfigError } from '../src/index.js';
 import { editDistance, likelyTypoOf } from '../src/config/unknown-variables.js';
-import { probe, Recorder, testApp } from './support/probe-plugin.js';
+import { scripted, Recorder, testApp } from './support/scripted-plugin.js';
 
-const plugins = () => [probe('primary_db', { behaviour: {}, recorder: new Recorder() })];
+const plugins = () => [scripted('primary_db', { behaviour: {}, recorder: new Recorder() })];
 
 describe('unknown {APP}_* variables', () => {
   it('only warns about a name like no setting, and starts', async () => {
@@ -15,7 +15,7 @@ describe('unknown {APP}_* variables', () => {
       'TEST_APP_BUILD_SHA is not a setting of this app and is ignored (list it in TEST_APP_ALLOW_ENV to silence this)',
       'TEST_APP_REGION is not a setting of this app and is ignored (list it in TEST_APP_ALLOW_ENV to silence this)',
     ]);
-    assert.doesNotMatch(logs.text(), /did you mean/, 'no far-fetched suggestion');
+    assert.doesNotMatch(logs.text, /did you mean/, 'no far-fetched suggestion');
     await app.stop();
   });
 

@@ -74,11 +74,11 @@ describe('postgres on embedded PGlite (neither URL nor HOST set)', () => {
     }
     // One line per instance says it is embedded, where its data is, and which env var switches to PostgreSQL.
     for (const prefix of ['PRIMARY_DB', 'ANALYTICS_DB']) {
-      const lines = first.logs.messages(/running embedded/).filter((line) => String(line['msg']).includes(`ACCOUNTS_${prefix}_URL`));
+      const lines = first.logs.matching(/running embedded/).filter((line) => String(line['msg']).includes(`ACCOUNTS_${prefix}_URL`));
       assert.equal(lines.length, 1, `${prefix}: ${JSON.stringify(lines)}`);
       assert.match(String(lines[0]!['msg']), /running embedded \(pglite:\//);
     }
-    assert.equal(first.logs.messages(/embedded database closed/).length, 2);
+    assert.equal(first.logs.matching(/embedded database closed/).length, 2);
 
     // A restart finds its data and nothing left to migrate.
     const second = accountsApp(env);
@@ -88,7 +88,7 @@ describe('postgres on embedded PGlite (neither URL nor HOST set)', () => {
       assert.equal(await accounts.userCount(), 3);
       const primary = second.app.plugin('primary_db') as PostgresPlugin<typeof primarySchema>;
       assert.equal((await primary.db.select().from(migrationRuns)).length, 1);
-      assert.equal(second.logs.messages(/^migrations up to date$/).length, 2);
+      assert.equal(second.logs.matching(/^migrations up to date$/).length, 2);
     } finally {
       await second.app.stop();
     }
@@ -106,9 +106,9 @@ describe('postgres on embedded PGlite (neither URL nor HOST set)', () => {
     } finally {
       await app.stop();
     }
-    const [line] = logs.messages(/running embedded/);
+    const [line] = logs.matching(/running embedded/);
     assert.match(String(line?.['msg']), /^primary_db running embedded \(pglite:memory\): .*set LEDGER_PRIMARY_DB_URL to use a server$/);
-    assert.equal(logs.messages(/applied 2 migration\(s\)/).length, 1);
+    assert.equal(logs.matching(/applied 2 migration\(s\)/).length, 1);
   });
 
   it('fails startup naming the instance and the folder when a critical data folder is unusable; a non-critical one degrades', async () => {

@@ -1,29 +1,9 @@
-import { Writable } from 'node:stream';
+import { LogCapture } from '@plinth/testkit';
 import { createApp, type App, type AppOptions, type PluginDeclaration } from '@plinth/core';
 
 export const APP_NAME = 'tracked-app';
 /** `TRACKED_APP_ERROR_TRACKING_{KEY}`. */
 export const trackingEnv = (key: string): string => `TRACKED_APP_ERROR_TRACKING_${key}`;
-
-/** Parsed pino lines written by an app under test. */
-export class LogSink extends Writable {
-  readonly lines: Record<string, unknown>[] = [];
-
-  constructor() {
-    super({
-      write: (chunk: Buffer, _encoding, done) => {
-        for (const line of chunk.toString('utf8').split('\n')) {
-          if (line.trim() !== '') this.lines.push(JSON.parse(line) as Record<string, unknown>);
-        }
-        done();
-      },
-    });
-  }
-
-  matching(pattern: RegExp): Record<string, unknown>[] {
-    return this.lines.filter((line) => pattern.test(String(line['msg'])));
-  }
-}
 
 const running = new Set<App>();
 
@@ -36,12 +16,12 @@ export async function stopApps(): Promise<void> {
 
 export interface TrackedApp {
   readonly app: App;
-  readonly logs: LogSink;
+  readonly logs: LogCapture;
 }
 
 /** An app named `tracked-app` whose config comes from `env` only, with fast retries. */
 export function trackedApp(options: { plugins: PluginDeclaration[]; services?: AppOptions['services']; env: Record<string, string>; version?: string }): TrackedApp {
-  const logs = new LogSink();
+  const logs = new LogCapture();
   const app = createApp({
     name: APP_NAME,
     plugins: options.plugins,

@@ -25,3 +25,4 @@ export { startSentryEnvelopeServer } from './sentry-envelope-server.js';
 export type { EnvelopeServerMode, ReceivedItem, SentryEnvelopeServer } from './sentry-envelope-server.js';
 export { createScratchVhost } from './scratch-vhost.js';
 export type { ScratchVhost } from './scratch-vhost.js';
+export { LogCapture } from './log-capture.js';

@@ -138,7 +138,7 @@ describe('connection settings', () => {
       const app = createApp({ name: 'test-app', plugins: [rabbitmq('events')], env: { TEST_APP_EVENTS_URL: url, TEST_APP_LOG_LEVEL: 'silent' } });
       try {
         await assert.rejects(app.start(), (error: Error) => {
-          assert.ok(error instanceof ConfigError, `${url}: ${error.message}`);
+          assert.ok(ConfigError.is(error), `${url}: ${error.message}`);
           assert.match(error.message, /TEST_APP_EVENTS_URL=<redacted> is invalid: expected a URL with a host/);
           return true;
         });
@@ -148,7 +148,7 @@ describe('connection settings', () => {
     }
   });
 
-  it('lists its settings in describeConfig, the password and URL marked sensitive', () => {
+  it('lists its settings in describeSettings, the password and URL marked sensitive', () => {
     const app = createApp({ name: 'test-app', plugins: [rabbitmq('events')], env: {} });
     const entries = app.describeSettings().filter((e) => e.env.startsWith('TEST_APP_EVENTS_'));
     const names = entries.map((e) => e.env);
