@@ -19,3 +19,5 @@ export { scratchAmqpNames } from './scratch-amqp.js';
 export type { ScratchAmqpNames } from './scratch-amqp.js';
 export { startRedisServer, ping as redisPing } from './redis-server.js';
 export type { RedisServer, RedisServerOptions } from './redis-server.js';
+export { startFakeConsul } from './fake-consul/fake-consul.js';
+export type { CheckStatus, FakeCheck, FakeConsul, FakeConsulEvent, FakeConsulOptions, FakeConsulRequest, FakeService } from './fake-consul/fake-consul.js';
