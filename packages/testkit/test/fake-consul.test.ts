@@ -127,11 +127,12 @@ describe('fake Consul agent', () => {
     // A pooled socket the agent dropped may fail once; a fresh one gets an answer.
     await waitFor(async () => (await call(consul, 'GET', '/v1/status/leader')).status === 200, { timeoutMs: 2000 });
     assert.equal(consul.services().length, 1);
-    consul.restart();
-    assert.equal(consul.services().length, 0);
     const index = consul.indexOf('x');
     const blocked = call(consul, 'GET', `/v1/health/service/x?index=${index}&wait=10s`);
+    await waitFor(() => consul.requests.some((r) => r.query['index'] === String(index)));
     consul.setIndex('x', 1);
     assert.equal((await blocked).index, '1');
+    consul.restart();
+    assert.equal(consul.services().length, 0);
   });
 });
