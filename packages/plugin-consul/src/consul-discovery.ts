@@ -11,6 +11,7 @@ export interface ConsulDiscoveryOptions {
   readonly logger: Logger;
   /** Turns a failure into the error `lookup` throws when there is nothing cached. */
   readonly unavailable: (reason: string, cause: unknown) => Error;
+  readonly onReachability?: (reachable: boolean, error?: unknown) => void;
 }
 
 /** One ServiceWatch per service asked for; they run until the plugin stops. */
@@ -24,6 +25,7 @@ export class ConsulDiscovery implements Discovery {
   }
 
   async lookup(service: string, signal: AbortSignal): Promise<Resolution> {
+    if (this.#lifetime.signal.aborted) throw this.#options.unavailable(`cannot list "${service}"`, this.#lifetime.signal.reason);
     const watch = this.#watch(service);
     if (watch.instances === undefined) {
       // Nothing cached: a watch that already failed fails fast; a new one gets its first answer.
@@ -58,8 +60,8 @@ export class ConsulDiscovery implements Discovery {
   #watch(service: string): ServiceWatch {
     let watch = this.#watches.get(service);
     if (watch === undefined) {
-      const { client, waitMs, requestTimeoutMs, logger } = this.#options;
-      watch = new ServiceWatch({ service, client, waitMs, requestTimeoutMs, logger, signal: this.#lifetime.signal });
+      const { client, waitMs, requestTimeoutMs, logger, onReachability } = this.#options;
+      watch = new ServiceWatch({ service, client, waitMs, requestTimeoutMs, logger, onReachability, signal: this.#lifetime.signal });
       this.#watches.set(service, watch);
     }
     return watch;

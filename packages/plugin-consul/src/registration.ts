@@ -1,7 +1,7 @@
 import { Backoff, sleep, type Logger } from '@plinth/core';
 import type { CheckStatus, ServiceRegistration } from './consul-client.js';
 import type { Registrar } from './registrar.js';
-import { messageOf } from './service-watch.js';
+import { messageOf } from './errors.js';
 
 export interface RegistrationOptions {
   readonly registrar: Registrar;
@@ -13,6 +13,8 @@ export interface RegistrationOptions {
   readonly build: (status: CheckStatus) => ServiceRegistration;
   /** The status the app is in now (ready → passing, degraded → warning, else critical). */
   readonly status: () => CheckStatus;
+  /** Told whether the agent answered the last request. */
+  readonly onReachability?: (reachable: boolean, error?: unknown) => void;
 }
 
 const RETRY_BACKOFF = { initialDelayMs: 200, maxDelayMs: 5000 };
@@ -92,6 +94,7 @@ export class Registration {
           this.#forgotten('the agent no longer lists it');
           delay = 0;
         }
+        this.#options.onReachability?.(true);
         if (failing) logger.info('Consul answers again');
         failing = false;
         backoff.reset();
@@ -99,6 +102,7 @@ export class Registration {
         if (stop.aborted) break;
         if (!failing) logger.warn({ err: messageOf(error) }, 'Consul registration failed: retrying in the background');
         failing = true;
+        this.#options.onReachability?.(false, error);
         delay = backoff.next();
       }
       await this.#pause(delay);

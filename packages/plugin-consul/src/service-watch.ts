@@ -2,6 +2,7 @@ import { Backoff, sleep, type Logger } from '@plinth/core';
 import type { ConsulClient } from './consul-client.js';
 import { healthyInstances, sameInstances, type ServiceInstance } from './instance.js';
 import type { WatchListener } from './discovery.js';
+import { messageOf } from './errors.js';
 
 export interface ServiceWatchOptions {
   readonly service: string;
@@ -11,6 +12,8 @@ export interface ServiceWatchOptions {
   readonly logger: Logger;
   /** Aborts when the plugin stops. */
   readonly signal: AbortSignal;
+  /** Told whether the agent answered the last query. */
+  readonly onReachability?: (reachable: boolean, error?: unknown) => void;
 }
 
 /** Never two queries closer than this: a loop that returns at once must not spin. */
@@ -85,6 +88,7 @@ export class ServiceWatch {
         this.#accept(healthyInstances(answer.entries), answer.index);
         if (this.#error !== undefined) logger.info({ service }, `Consul answers again: watch of "${service}" is live`);
         this.#error = undefined;
+        this.#options.onReachability?.(true);
         backoff.reset();
         this.#settle({ ok: true });
         await sleep(Math.max(0, MIN_QUERY_SPACING_MS - (performance.now() - started)), signal);
@@ -94,6 +98,7 @@ export class ServiceWatch {
           logger.warn({ service, err: messageOf(error), cachedInstances: this.#instances?.length }, `Consul watch of "${service}" failed: serving the last known list`);
         }
         this.#error = error;
+        this.#options.onReachability?.(false, error);
         this.#settle({ ok: false, error });
         await sleep(backoff.next(), signal).catch(() => undefined);
       }
@@ -123,8 +128,4 @@ export class ServiceWatch {
     this.#outcomeWaiters.clear();
     for (const resolve of waiters) resolve(outcome);
   }
-}
-
-export function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -20,7 +20,8 @@ export interface FakeConsulOptions {
 /** Something the agent did or was asked, with `Date.now()` times for ordering against a test's own. */
 export type FakeConsulEvent =
   | { readonly type: 'register'; readonly at: number; readonly serviceId: string; readonly name: string; readonly address: string; readonly port: number }
-  | { readonly type: 'deregister' | 'reaped'; readonly at: number; readonly serviceId: string; readonly name: string }
+  | { readonly type: 'deregister'; readonly at: number; readonly serviceId: string; readonly name: string }
+  | { readonly type: 'reaped'; readonly at: number; readonly serviceId: string; readonly name: string }
   | { readonly type: 'check'; readonly at: number; readonly checkId: string; readonly status: CheckStatus; readonly via: 'ttl' | 'http' | 'expired' }
   | { readonly type: 'restart'; readonly at: number };
 
