@@ -32,7 +32,8 @@ type Outcome = { readonly ok: true } | { readonly ok: false; readonly error: unk
  *   - an index of 0 is never sent back as is (it would not block): 1 is, which is always safe;
  *   - queries are spaced by at least 50 ms, so a misbehaving agent cannot make it spin.
  * When the agent is unreachable the last list stays (stale) and queries are retried with
- * jittered backoff.
+ * jittered backoff; the first one after an outage does not block, so the list is confirmed
+ * (or replaced) as soon as the agent answers.
  */
 export class ServiceWatch {
   #instances: readonly ServiceInstance[] | undefined;
@@ -98,6 +99,8 @@ export class ServiceWatch {
           logger.warn({ service, err: messageOf(error), cachedInstances: this.#instances?.length }, `Consul watch of "${service}" failed: serving the last known list`);
         }
         this.#error = error;
+        // The first query after an outage must not block: it confirms the list at once.
+        this.#index = 0;
         this.#options.onReachability?.(false, error);
         this.#settle({ ok: false, error });
         await sleep(backoff.next(), signal).catch(() => undefined);
@@ -109,8 +112,9 @@ export class ServiceWatch {
   #accept(instances: ServiceInstance[], index: number | undefined): void {
     const previous = this.#index;
     if (index === undefined) this.#index = 0;
+    else if (index === 0) this.#index = 1;
     else if (index < previous) this.#index = 0;
-    else this.#index = Math.max(index, 1);
+    else this.#index = index;
     this.#updatedAt = Date.now();
     if (this.#instances !== undefined && sameInstances(this.#instances, instances)) return;
     this.#instances = instances;

@@ -128,9 +128,10 @@ describe('fake Consul agent', () => {
     await waitFor(async () => (await call(consul, 'GET', '/v1/status/leader')).status === 200, { timeoutMs: 2000 });
     assert.equal(consul.services().length, 1);
     const index = consul.indexOf('x');
-    const blocked = call(consul, 'GET', `/v1/health/service/x?index=${index}&wait=10s`);
+    const blocked = call(consul, 'GET', `/v1/health/service/x?index=${index}&wait=300ms`);
     await waitFor(() => consul.requests.some((r) => r.query['index'] === String(index)));
     consul.setIndex('x', 1);
+    // A lower index is no change to wake on: the query waits out `wait`, then reports it.
     assert.equal((await blocked).index, '1');
     consul.restart();
     assert.equal(consul.services().length, 0);

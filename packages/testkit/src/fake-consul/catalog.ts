@@ -252,7 +252,7 @@ export class Catalog {
     this.#wake();
   }
 
-  /** Test control: the index of a service goes back (a snapshot restore does this to real Consul). */
+  /** Test control: the index of a service goes back (a snapshot restore does this to real Consul), or to 0. */
   setIndex(name: string, index: number): void {
     this.#serviceIndex.set(name, index);
     this.#wake();
@@ -260,10 +260,12 @@ export class Catalog {
 
   /**
    * https://developer.hashicorp.com/consul/api-docs/features/blocking
-   * Resolves when the service's index differs from `index`, or after `waitMs`.
+   * Resolves once the service's index is greater than `index`, or after `waitMs`. An index
+   * that went backwards (or is 0) is not greater: the query waits out `wait` and then
+   * answers with it, which is why clients must reset.
    */
   waitForChange(name: string, index: number, waitMs: number, signal: AbortSignal): Promise<void> {
-    if (this.indexOf(name) !== index) return Promise.resolve();
+    if (this.indexOf(name) > index) return Promise.resolve();
     return new Promise((resolve) => {
       const done = (): void => {
         clearTimeout(timer);
@@ -272,7 +274,7 @@ export class Catalog {
         resolve();
       };
       const check = (): void => {
-        if (this.indexOf(name) !== index) done();
+        if (this.indexOf(name) > index) done();
       };
       const timer = setTimeout(done, waitMs);
       this.#waiters.add(check);

@@ -54,7 +54,7 @@ export interface FakeConsul {
   up(): Promise<void>;
   /** An agent restart without its data directory: every registration is forgotten. */
   restart(): void;
-  /** Sets a service's `X-Consul-Index` (lower than now, or 0), waking blocking queries. */
+  /** Sets a service's `X-Consul-Index` (lower than now, or 0); blocked queries see it when their wait ends. */
   setIndex(serviceName: string, index: number): void;
   indexOf(serviceName: string): number;
   close(): Promise<void>;
@@ -239,8 +239,8 @@ export async function startFakeConsul(options: FakeConsulOptions = {}): Promise<
   /**
    * https://developer.hashicorp.com/consul/api-docs/health#list-service-instances-for-service
    * with https://developer.hashicorp.com/consul/api-docs/features/blocking: with `index`
-   * the request waits until the service's index differs from it or `wait` passes (plus up
-   * to wait/16 of jitter); the answer always carries `X-Consul-Index`.
+   * the request waits until the service's index is greater or `wait` passes (plus up to
+   * wait/16 of jitter); the answer always carries `X-Consul-Index`.
    */
   const serviceHealth = async (name: string, query: Record<string, string>, res: http.ServerResponse, signal: AbortSignal): Promise<void> => {
     const index = query['index'] === undefined ? 0 : Number(query['index']);
