@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { createApp, type AppOptions } from '@plinth/core';
+import { consul } from '@plinth/plugin-consul';
 import { postgres } from '@plinth/plugin-postgres';
 import { rabbitmq } from '@plinth/plugin-rabbitmq';
 import { redis } from '@plinth/plugin-redis';
@@ -28,6 +29,8 @@ export function createExampleApp(options: Pick<AppOptions, 'env'> = {}) {
       postgres('primary_db', { schema, migrations, config: { dataDir: embeddedDataDir } }),
       redis('session_cache'),
       rabbitmq('events', { topology: eventsTopology }),
+      // Registers this service once ready; in-process registry unless EXAMPLE_SERVICE_SERVICE_REGISTRY_URL is set.
+      consul('service_registry'),
     ],
     services: [HttpApi, UserService, UserRepository, UserEvents, ProcessedEvents, UserCreatedConsumer],
     ...options,

@@ -139,7 +139,8 @@ describe('registration follows readiness', () => {
 describe('shutdown with Consul in trouble', () => {
   it('a hung agent delays shutdown by at most DEREGISTER_TIMEOUT', async () => {
     const consul = await fakeConsul();
-    const peer = await startPeer(consul, { PEER_APP_SERVICE_REGISTRY_DEREGISTER_TIMEOUT: '300ms' });
+    // A request alone would wait 10 s: only the deregistration deadline can cut it short.
+    const peer = await startPeer(consul, { PEER_APP_SERVICE_REGISTRY_DEREGISTER_TIMEOUT: '300ms', PEER_APP_SERVICE_REGISTRY_REQUEST_TIMEOUT: '10s' });
     track(peer.proc);
     await waitFor(() => consul.services().length === 1, { timeoutMs: 10_000 });
     consul.hang();
