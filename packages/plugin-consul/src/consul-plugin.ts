@@ -84,6 +84,7 @@ export class ConsulPlugin implements PreStart, OnStop, HealthCheck {
       });
     }
     this.#registration = new Registration({
+      id: this.serviceId,
       registrar: registry ? embeddedRegistrar(registry) : consulRegistrar(this.#client!, config.requestTimeout),
       mode: config.check,
       intervalMs: config.checkInterval,

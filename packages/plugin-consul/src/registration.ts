@@ -4,6 +4,8 @@ import type { Registrar } from './registrar.js';
 import { messageOf } from './errors.js';
 
 export interface RegistrationOptions {
+  /** The service ID this instance registers under. */
+  readonly id: string;
   readonly registrar: Registrar;
   readonly mode: 'ttl' | 'http';
   /** TTL heartbeat, and how often the registration is re-asserted. */
@@ -37,7 +39,7 @@ export class Registration {
 
   constructor(options: RegistrationOptions) {
     this.#options = options;
-    this.#id = options.build('critical').id;
+    this.#id = options.id;
   }
 
   get registered(): boolean {
