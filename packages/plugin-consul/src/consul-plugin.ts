@@ -64,7 +64,9 @@ export class ConsulPlugin implements PreStart, OnStop, HealthCheck {
     this.serviceName = this.#settings.name;
     this.serviceId = this.#settings.id;
     let registry: EmbeddedRegistry | undefined;
-    if (config.url === undefined) {
+    // Core decides (URL empty, or EMBEDDED=true on purpose); a URL is then never used.
+    const url = ctx.embedded ? undefined : config.url;
+    if (url === undefined) {
       this.mode = 'embedded';
       this.target = 'embedded';
       this.#client = undefined;
@@ -72,8 +74,8 @@ export class ConsulPlugin implements PreStart, OnStop, HealthCheck {
       this.#discovery = registry;
     } else {
       this.mode = 'consul';
-      this.target = ctx.redact(config.url);
-      this.#client = new ConsulClient(config.url, config.token || undefined);
+      this.target = ctx.redact(url);
+      this.#client = new ConsulClient(url, config.token || undefined);
       this.#discovery = new ConsulDiscovery({
         client: this.#client,
         waitMs: config.watchWait,
