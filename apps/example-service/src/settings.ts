@@ -1,4 +1,4 @@
-import { setting, type ConfigOf } from '@plinth/core';
+import { setting, type SettingsOf } from '@plinth/core';
 
 /** The example's own settings: `EXAMPLE_SERVICE_HTTP_PORT`, `EXAMPLE_SERVICE_HTTP_HOST`. */
 export const exampleSettings = {
@@ -6,4 +6,4 @@ export const exampleSettings = {
   httpHost: setting.nonEmptyString({ doc: 'Address the HTTP API listens on', default: '0.0.0.0' }),
 };
 
-export type ExampleSettings = ConfigOf<typeof exampleSettings>;
+export type ExampleSettings = SettingsOf<typeof exampleSettings>;

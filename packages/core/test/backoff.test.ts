@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import { ExponentialBackoff } from 'cockatiel';
-import { Backoff, backoffDelay, sleep } from '../src/index.js';
+import { Backoff, backoffDelay, sleep } from '../src/lifecycle/index.js';
 
 describe('Backoff', () => {
   it('grows towards the cap with jitter, and starts over after reset', () => {

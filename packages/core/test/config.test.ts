@@ -2,7 +2,8 @@ import { strict as assert } from 'node:assert';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { spawnProcess } from '@plinth/testkit';
-import { ConfigError, Inject, InjectPlugin, Service, definePlugin, setting, APP_SETTINGS, formatConfigHelp } from '../src/index.js';
+import { ConfigError, Inject, InjectPlugin, Service, definePlugin, setting, APP_SETTINGS } from '../src/index.js';
+import { formatConfigHelp } from '../src/config/describe-config.js';
 import { probe, Recorder, testApp, type ProbePlugin } from './support/probe-plugin.js';
 
 const fixture = fileURLToPath(new URL('./fixtures/config-app.ts', import.meta.url));
@@ -178,14 +179,14 @@ describe('config', () => {
       settings: { httpPort: setting.port({ doc: 'HTTP port', default: 3000 }) },
       plugins: [probe('primary_db', { ...opts(), config: { password: 'code-secret' } })],
     });
-    const entries = app.describeConfig();
+    const entries = app.describeSettings();
     const names = entries.map((e) => e.env);
     assert.deepEqual(names.slice(0, 2), ['TEST_APP_LOG_LEVEL', 'TEST_APP_SHUTDOWN_DELAY']);
     assert.ok(names.indexOf('TEST_APP_HTTP_PORT') < names.indexOf('TEST_APP_PRIMARY_DB_HOST'), 'app settings come before plugins');
     const password = entries.find((e) => e.env === 'TEST_APP_PRIMARY_DB_PASSWORD')!;
     assert.equal(password.sensitive, true);
     assert.equal(password.default, '<redacted>');
-    assert.deepEqual(app.describeConfig(), entries, 'the same every time');
+    assert.deepEqual(app.describeSettings(), entries, 'the same every time');
     const help = formatConfigHelp(app.name, entries);
     assert.doesNotMatch(help, /code-secret/);
     assert.match(help, /TEST_APP_PRIMARY_DB_CRITICAL {2}\(default: true\)/);

@@ -132,8 +132,12 @@ describe('graph validation (at createApp, before any I/O)', () => {
       constructor(@Inject(Repo) readonly repo: unknown) {}
     }
     const app = createApp({ name: 'svc', plugins: [plugin('cache'), plugin('db')], services: [Api, Repo], env: { SVC_LOG_LEVEL: 'silent' } });
+    const began: string[] = [];
+    app.on('lifecycle', (event) => {
+      if (event.phase === 'preStart' && event.outcome === 'begin') began.push(event.component);
+    });
     await app.start();
-    assert.deepEqual(app.components().map((c) => c.id), ['cache', 'db', 'Repo', 'Api']);
+    assert.deepEqual(began, ['cache', 'db', 'Repo', 'Api']);
     await app.stop();
   });
 

@@ -73,6 +73,22 @@ describe('lifecycle order and concurrency', () => {
 });
 
 describe('critical failures', () => {
+  it('names the plugin that failed: a non-critical plugin cut off by that failure is not logged as degraded', async () => {
+    const recorder = new Recorder();
+    const { app, events, logs } = testApp({
+      plugins: [
+        probe('orders_db', { behaviour: { preStartMs: 20, failPreStart: Infinity, failPermanently: true }, recorder }),
+        probe('analytics_db', { behaviour: { hangPreStart: true }, recorder, critical: false }),
+      ],
+    });
+    await assert.rejects(app.start(), (error: unknown) => StartupError.is(error) && error.component === 'orders_db');
+    assert.ok(!events.some((e) => e.component === 'analytics_db' && e.outcome === 'degraded'), 'analytics_db is not degraded');
+    const analyticsLines = logs.lines.filter((l) => String(l['msg']).includes('analytics_db') && l['level'] as number >= 40);
+    assert.deepEqual(analyticsLines, [], 'no warning names analytics_db');
+    const failure = logs.lines.find((l) => l['msg'] === 'preStart orders_db failed');
+    assert.ok(failure && String(failure['error']).includes('password authentication failed'), logs.text());
+  });
+
   it('rolls back when the third of four critical plugins fails: the two started stop in reverse, the others never stop', async () => {
     const recorder = new Recorder();
     const opts = (b: Behaviour, dependsOn?: string[]) => ({ behaviour: b, recorder, ...(dependsOn ? { dependsOn } : {}), startTimeout: 300 });

@@ -3,7 +3,7 @@ import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { describe, it } from 'node:test';
 import { startKeepAliveLoad, waitFor, type LoadReport } from '@plinth/testkit';
-import { ConnectionTracker, drainHttpServer } from '../src/index.js';
+import { ConnectionTracker, drainHttpServer } from '../src/http/index.js';
 import { byMessage, logObjects, request, startServiceApp, type Reply } from './fixtures/harness.js';
 
 /** Every request the load client sent was answered, refused at connect, or reset on a fresh socket (never a reused one). */

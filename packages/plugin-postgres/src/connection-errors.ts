@@ -54,8 +54,3 @@ function codesOf(error: unknown): string[] {
   }
   return codes;
 }
-
-export function messageOf(error: unknown): string {
-  if (error instanceof AggregateError && error.errors.length > 0) return error.errors.map(messageOf).join('; ');
-  return error instanceof Error ? error.message || error.name : String(error);
-}

@@ -1,5 +1,6 @@
 import type { PGlite } from '@electric-sql/pglite';
-import { raceAbort, type Logger } from '@plinth/core';
+import type { Logger } from '@plinth/core';
+import { raceAbort } from '@plinth/core/lifecycle';
 import type { DrizzleConfig } from 'drizzle-orm';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';

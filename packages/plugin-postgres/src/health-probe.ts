@@ -1,4 +1,4 @@
-import { raceAbort } from '@plinth/core';
+import { raceAbort } from '@plinth/core/lifecycle';
 import type postgres from 'postgres';
 import { createClient, type ClientOptionsInput } from './client-options.js';
 import { SocketTracker } from './socket-tracker.js';

@@ -1,10 +1,9 @@
 import {
-  Backoff,
   envName,
+  messageOf,
   PlinthError,
   NonRetryableError,
   PluginUnavailableError,
-  sleep,
   type HealthCheck,
   type HealthCheckContext,
   type HookContext,
@@ -16,7 +15,8 @@ import {
 import type { DrizzleConfig } from 'drizzle-orm';
 import type { PgTransactionConfig } from 'drizzle-orm/pg-core';
 import type postgres from 'postgres';
-import { isConnectionError, isPermanentOpenFailure, messageOf } from './connection-errors.js';
+import { Backoff, sleep } from '@plinth/core/lifecycle';
+import { isConnectionError, isPermanentOpenFailure } from './connection-errors.js';
 import type { DatabaseConnection, DrizzleSchema, PostgresDatabase, PostgresDriver, PostgresTransaction } from './database.js';
 import { EmbeddedConnection } from './embedded-connection.js';
 import {

@@ -1,4 +1,5 @@
-import { raceAbort, type Logger } from '@plinth/core';
+import type { Logger } from '@plinth/core';
+import { raceAbort } from '@plinth/core/lifecycle';
 import type { DrizzleConfig } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/postgres-js';
 import { migrate } from 'drizzle-orm/postgres-js/migrator';

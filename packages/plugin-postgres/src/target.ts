@@ -1,7 +1,7 @@
-import type { ConfigOf } from '@plinth/core';
+import type { SettingsOf } from '@plinth/core';
 import type { PostgresSettings, SslMode } from './settings.js';
 
-export type PostgresConfig = ConfigOf<PostgresSettings>;
+export type PostgresConfig = SettingsOf<PostgresSettings>;
 
 /** Where a postgres.js pool connects. Every field is explicit: nothing comes from `PG*` env vars. */
 export interface ServerTarget {

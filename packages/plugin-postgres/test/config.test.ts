@@ -31,7 +31,7 @@ const defaults: PostgresConfig = {
 describe('postgres settings', () => {
   it('publishes every setting under {APP}_{PREFIX}_*, with the secrets marked sensitive', () => {
     const app = createApp({ name: 'user-service', plugins: [postgres('primary_db')] });
-    const entries = app.describeConfig().filter((entry) => entry.env.startsWith('USER_SERVICE_PRIMARY_DB_'));
+    const entries = app.describeSettings().filter((entry) => entry.env.startsWith('USER_SERVICE_PRIMARY_DB_'));
     const names = entries.map((entry) => entry.env.replace('USER_SERVICE_PRIMARY_DB_', ''));
     for (const name of [
       'URL',

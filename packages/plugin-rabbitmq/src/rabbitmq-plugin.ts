@@ -8,11 +8,11 @@ import {
   type OnStop,
   type PluginContext,
   type PreStart,
-  type ConfigOf,
+  type SettingsOf,
 } from '@plinth/core';
 import { AmqpDriver } from './amqp/amqp-driver.js';
 import { connectionTarget, hasBroker } from './amqp/connect-options.js';
-import type { BackoffOptions } from '@plinth/core';
+import type { BackoffOptions } from '@plinth/core/lifecycle';
 import type { BrokerDriver } from './driver.js';
 import { EmbeddedDriver } from './embedded/embedded-driver.js';
 import { RabbitMqConfigError } from './errors.js';
@@ -28,7 +28,7 @@ export interface RabbitMqOptions {
   readonly topology?: TopologyDeclaration;
 }
 
-export type RabbitMqConfig = ConfigOf<typeof rabbitmqSettings>;
+export type RabbitMqConfig = SettingsOf<typeof rabbitmqSettings>;
 
 type Phase = 'created' | 'ready' | 'started' | 'stopping' | 'stopped';
 

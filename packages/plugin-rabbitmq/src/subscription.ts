@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from '@plinth/core';
-import { sleep } from '@plinth/core';
+import { sleep } from '@plinth/core/lifecycle';
 import type { BrokerDriver, ConsumerHandle, Delivery, OutgoingMessage } from './driver.js';
 import type { RabbitMqStats } from './stats.js';
 import { ATTEMPTS_HEADER, attemptsSoFar, copyProperties, decodeBody, type MessageHandler, type ReceivedMessage } from './message.js';

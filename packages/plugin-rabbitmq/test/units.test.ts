@@ -129,7 +129,7 @@ describe('connection settings', () => {
 
   it('lists its settings in describeConfig, the password and URL marked sensitive', () => {
     const app = createApp({ name: 'test-app', plugins: [rabbitmq('events')], env: {} });
-    const entries = app.describeConfig().filter((e) => e.env.startsWith('TEST_APP_EVENTS_'));
+    const entries = app.describeSettings().filter((e) => e.env.startsWith('TEST_APP_EVENTS_'));
     const names = entries.map((e) => e.env);
     for (const key of ['URL', 'HOST', 'PORT', 'USER', 'PASSWORD', 'VHOST', 'HEARTBEAT', 'PREFETCH', 'PUBLISH_TIMEOUT', 'TLS']) {
       assert.ok(names.includes(`TEST_APP_EVENTS_${key}`), key);

@@ -1,7 +1,6 @@
-import type { Logger } from '@plinth/core';
+import { messageOf, type Logger } from '@plinth/core';
 import type { CacheCodec } from './codec.js';
 import type { CacheStore } from './cache-store.js';
-import { messageOf } from './errors.js';
 
 export interface CacheSetOptions {
   /** Time to live in ms (a positive integer); omitted = the entry does not expire. */

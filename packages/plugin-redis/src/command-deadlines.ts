@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { OperationTimeoutError } from './with-timeout.js';
+import { OperationTimeoutError } from '@plinth/core/lifecycle';
 
 interface Pending {
   readonly deadline: number;

@@ -9,7 +9,7 @@ import {
   SocketTimeoutError,
   TimeoutError,
 } from 'redis';
-import { OperationTimeoutError } from './with-timeout.js';
+import { OperationTimeoutError } from '@plinth/core/lifecycle';
 
 /**
  * Errors that mean "Redis cannot be reached right now" rather than "Redis refused this
@@ -25,7 +25,7 @@ export function isConnectionError(error: unknown): boolean {
     error instanceof SocketTimeoutError ||
     error instanceof ReconnectStrategyError ||
     error instanceof TimeoutError ||
-    error instanceof OperationTimeoutError ||
+    OperationTimeoutError.is(error) ||
     (error instanceof Error && 'code' in error && typeof error.code === 'string' && /^E[A-Z]+$/.test(error.code))
   );
 }
@@ -35,9 +35,4 @@ export function unavailableError(pluginType: string, prefix: string, reason: str
   const error = new PluginUnavailableError(pluginType, prefix, reason);
   if (cause !== undefined) error.cause = cause;
   return error;
-}
-
-export function messageOf(error: unknown): string {
-  if (error instanceof AggregateError && error.errors.length > 0) return error.errors.map(messageOf).join('; ');
-  return error instanceof Error ? error.message || error.name : String(error);
 }

@@ -1,11 +1,11 @@
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '@plinth/core';
 import { createClient, type RedisClientType } from 'redis';
-import { backoffDelay, raceAbort, type BackoffOptions } from '@plinth/core';
+import { messageOf } from '@plinth/core';
+import { backoffDelay, OperationTimeoutError, raceAbort, withTimeout, type BackoffOptions } from '@plinth/core/lifecycle';
 import { CommandDeadlines } from './command-deadlines.js';
-import { isConnectionError, messageOf } from './errors.js';
+import { isConnectionError } from './errors.js';
 import { describeTarget, type ServerTarget } from './target.js';
-import { OperationTimeoutError, withTimeout } from './with-timeout.js';
 
 /** The raw node-redis client (RESP3, the `redis` package's default modules). */
 export type RedisClient = RedisClientType;
@@ -140,7 +140,7 @@ export class RedisConnection {
       return client;
     } catch (error) {
       this.#retire(client);
-      const cause = error instanceof OperationTimeoutError ? `no answer within ${error.timeoutMs} ms` : messageOf(error);
+      const cause = OperationTimeoutError.is(error) ? `no answer within ${error.timeoutMs} ms` : messageOf(error);
       throw new Error(this.#options.redact(`cannot reach Redis at ${this.#where}: ${cause}`), { cause: error });
     }
   }

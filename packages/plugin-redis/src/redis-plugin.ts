@@ -9,7 +9,7 @@ import {
   type PluginContext,
   type PreStart,
 } from '@plinth/core';
-import type { BackoffOptions } from '@plinth/core';
+import type { BackoffOptions } from '@plinth/core/lifecycle';
 
 /** Reconnect pacing when the code gives none. */
 const DEFAULT_RECONNECT_BACKOFF: BackoffOptions = { initialDelayMs: 100, maxDelayMs: 3000 };

@@ -1,7 +1,7 @@
-import { ConfigError, envName, type ConfigOf } from '@plinth/core';
+import { ConfigError, envName, type SettingsOf } from '@plinth/core';
 import type { redisSettings } from './settings.js';
 
-export type RedisConfig = ConfigOf<typeof redisSettings>;
+export type RedisConfig = SettingsOf<typeof redisSettings>;
 
 /** Where an instance keeps its data: a Redis server, or the embedded in-memory store. */
 export type RedisTarget =

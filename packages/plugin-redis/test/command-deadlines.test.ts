@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { performance } from 'node:perf_hooks';
 import { describe, it } from 'node:test';
 import { CommandDeadlines } from '../src/command-deadlines.js';
-import { OperationTimeoutError } from '../src/with-timeout.js';
+import { OperationTimeoutError } from '@plinth/core/lifecycle';
 
 const deferred = <T>() => {
   let resolve!: (value: T) => void;
@@ -37,7 +37,7 @@ describe('CommandDeadlines', () => {
     const outcomes = await Promise.allSettled([first, second]);
     clearInterval(keepAlive);
     for (const outcome of outcomes) {
-      assert.ok(outcome.status === 'rejected' && outcome.reason instanceof OperationTimeoutError);
+      assert.ok(outcome.status === 'rejected' && OperationTimeoutError.is(outcome.reason));
     }
     assert.equal(lateAt.length, 1);
     const elapsed = lateAt[0]! - started;

@@ -15,7 +15,7 @@ const config = (overrides: Partial<RedisConfig>): RedisConfig => ({ ...defaults,
 describe('settings', () => {
   it('publishes every setting under {APP}_{PREFIX}_*, with password and URL marked sensitive', () => {
     const app = createApp({ name: 'cache-app', plugins: [redis('session_cache')], env: {} });
-    const entries = app.describeConfig().filter((e) => e.env.startsWith('CACHE_APP_SESSION_CACHE_'));
+    const entries = app.describeSettings().filter((e) => e.env.startsWith('CACHE_APP_SESSION_CACHE_'));
     const names = entries.map((e) => e.env.replace('CACHE_APP_SESSION_CACHE_', ''));
     for (const name of ['URL', 'HOST', 'PORT', 'USERNAME', 'PASSWORD', 'DB', 'TLS', 'CONNECT_TIMEOUT', 'COMMAND_TIMEOUT', 'KEY_PREFIX', 'MEMORY_MAX_ENTRIES', 'CRITICAL']) {
       assert.ok(names.includes(name), `${name} is listed`);
@@ -27,7 +27,7 @@ describe('settings', () => {
 
   it('is critical when declared so in code, and env overrides it', () => {
     const app = createApp({ name: 'cache-app', plugins: [redis('rate_limits', { critical: true })], env: {} });
-    assert.equal(app.describeConfig().find((e) => e.env === 'CACHE_APP_RATE_LIMITS_CRITICAL')?.default, 'true');
+    assert.equal(app.describeSettings().find((e) => e.env === 'CACHE_APP_RATE_LIMITS_CRITICAL')?.default, 'true');
   });
 
   it('rejects malformed values before any I/O, one line per env var, without echoing secrets', async () => {

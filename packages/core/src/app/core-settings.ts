@@ -23,6 +23,9 @@ export const coreSettings = {
     doc: 'Port of the dedicated health and metrics server that `run()` opens before startup (0 turns it off)',
     default: 8081,
   }),
+  healthHost: setting.string({
+    doc: 'Address the health server listens on (default: the app\'s own httpHost setting if it has one, else 0.0.0.0 on Kubernetes and 127.0.0.1 elsewhere)',
+  }),
   healthPath: setting.string({ doc: 'Route prefix of the health endpoints', default: '/health' }),
   healthDetails: setting.oneOf(['never', 'always'], {
     doc: 'Whether /health shows failure details (error messages) to unauthenticated callers',

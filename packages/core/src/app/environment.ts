@@ -3,6 +3,8 @@ import type { EnvSource } from '../config/load-settings.js';
 export interface AppEnvironment {
   readonly production: boolean;
   readonly environment: string;
+  /** Runs in a Kubernetes pod. */
+  readonly kubernetes: boolean;
 }
 
 /**
@@ -11,6 +13,7 @@ export interface AppEnvironment {
  */
 export function detectEnvironment(env: EnvSource, envPrefix: string): AppEnvironment {
   const named = env[`${envPrefix}_ENV`] || undefined;
-  const production = env['NODE_ENV'] === 'production' || env['KUBERNETES_SERVICE_HOST'] !== undefined || named === 'production';
-  return { production, environment: named ?? (production ? 'production' : 'development') };
+  const kubernetes = env['KUBERNETES_SERVICE_HOST'] !== undefined;
+  const production = env['NODE_ENV'] === 'production' || kubernetes || named === 'production';
+  return { production, environment: named ?? (production ? 'production' : 'development'), kubernetes };
 }

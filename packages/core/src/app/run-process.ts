@@ -3,6 +3,7 @@ import { formatConfigHelp, type ConfigEntry } from '../config/describe-config.js
 import { ConfigError, StartupAbortedError } from '../errors.js';
 import type { LifecycleEvent, AppState } from '../lifecycle/events.js';
 import type { StopReport } from '../lifecycle/orchestrator.js';
+import { messageOf } from '../message-of.js';
 import type { ErrorContext } from './error-channel.js';
 
 export const EXIT_OK = 0;
@@ -26,14 +27,14 @@ export interface ProcessHost {
   readonly version: string | undefined;
   readonly signal: AbortSignal;
   state(): AppState;
-  describeConfig(): ConfigEntry[];
+  describeSettings(): ConfigEntry[];
   start(): Promise<void>;
   stop(reason?: string): Promise<StopReport>;
   addStartupStep(step: (signal: AbortSignal) => Promise<void>): void;
-  /** Undefined until config is loaded. */
+  /** Undefined until settings are loaded. */
   logger(): Logger | undefined;
-  /** Undefined until config is loaded. */
-  core(): ProcessSettings | undefined;
+  /** Undefined until settings are loaded. */
+  settings(): ProcessSettings | undefined;
   /** Opens the dedicated health server. */
   serveHealth(): Promise<void>;
   /** What shutdown is still waiting for on the HTTP side. */
@@ -63,7 +64,7 @@ const DEFAULT_SHUTDOWN_TIMEOUT_MS = 25_000;
 export async function runProcess(app: ProcessHost, options: RunOptions = {}): Promise<never> {
   const argv = options.argv ?? process.argv.slice(2);
   if (argv.includes('--help') || argv.includes('-h')) {
-    process.stdout.write(formatConfigHelp(app.name, app.describeConfig()));
+    process.stdout.write(formatConfigHelp(app.name, app.describeSettings()));
     return exit(EXIT_OK);
   }
   if (argv.includes('--version') || argv.includes('-v')) {
@@ -100,17 +101,17 @@ export async function runProcess(app: ProcessHost, options: RunOptions = {}): Pr
   process.on('unhandledRejection', onFatal('unhandledRejection'));
   app.signal.addEventListener('abort', () => armHardDeadline(app, running), { once: true });
   app.addStartupStep(async () => {
-    if (app.core()?.healthPort !== 0) await app.serveHealth();
+    if (app.settings()?.healthPort !== 0) await app.serveHealth();
   });
 
   try {
     await app.start();
   } catch (error) {
-    if (error instanceof ConfigError) {
+    if (ConfigError.is(error)) {
       process.stderr.write(`${error.message}\n`);
       return exitAfterSteps(app, EXIT_CONFIG);
     }
-    if (error instanceof StartupAbortedError) {
+    if (StartupAbortedError.is(error)) {
       const report = await app.stop();
       return exitAfterSteps(app, report.clean && !crashed ? EXIT_OK : EXIT_FAILURE);
     }
@@ -147,7 +148,7 @@ function stillRunning(app: ProcessHost, running: ReadonlyMap<string, LifecycleEv
 
 /** Past the shutdown budget the process exits 1 whatever is still running, and says what that was. */
 function armHardDeadline(app: ProcessHost, running: ReadonlyMap<string, LifecycleEvent>): void {
-  const budget = app.core()?.shutdownTimeout ?? DEFAULT_SHUTDOWN_TIMEOUT_MS;
+  const budget = app.settings()?.shutdownTimeout ?? DEFAULT_SHUTDOWN_TIMEOUT_MS;
   setTimeout(() => {
     const still = stillRunning(app, running);
     log(app, 'fatal', { state: app.state(), shutdownTimeoutMs: budget, stillRunning: still },
@@ -166,10 +167,6 @@ function log(app: ProcessHost, level: 'fatal' | 'error', fields: Record<string, 
   const { err, ...rest } = fields;
   const error = err instanceof Error ? { type: err.name, message: err.message, stack: err.stack } : err;
   process.stdout.write(`${JSON.stringify({ level: level === 'fatal' ? 60 : 50, time: Date.now(), app: app.name, ...rest, ...(err === undefined ? {} : { err: error }), msg })}\n`);
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 async function exitAfterSteps(app: ProcessHost, code: number): Promise<never> {

@@ -1,7 +1,5 @@
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
-import type { ConfigOf } from '../config/setting.js';
-import type { coreSettings } from '../app/core-settings.js';
 import type { LifecycleComponent } from '../lifecycle/component.js';
 import type { AppState } from '../lifecycle/events.js';
 import type { AppEvents } from '../lifecycle/typed-emitter.js';
@@ -10,10 +8,9 @@ import { hasHealth, runHealthCheck } from './run-health-check.js';
 
 /** What the monitor needs from the app. */
 export interface HealthSource {
-  readonly state: AppState;
-  readonly logger: Logger;
-  readonly coreConfig: ConfigOf<typeof coreSettings>;
-  components(): readonly LifecycleComponent[];
+  state(): AppState;
+  /** Undefined until the app has loaded its settings; checks run only after that. */
+  runtime(): { readonly logger: Logger; readonly core: { readonly healthCacheTtl: number }; readonly components: readonly LifecycleComponent[] } | undefined;
   on<K extends keyof AppEvents>(event: K, listener: (payload: AppEvents[K]) => void): () => void;
 }
 
@@ -66,8 +63,8 @@ export class HealthMonitor {
    * serving and the cached ones are older than the TTL; the last known ones otherwise.
    */
   checks(): Promise<CheckResults> {
-    if (!serving(this.#app.state)) return Promise.resolve(this.lastResults);
-    const ttl = this.#app.coreConfig.healthCacheTtl;
+    if (!serving(this.#app.state())) return Promise.resolve(this.lastResults);
+    const ttl = this.#ttl();
     if (this.#last && performance.now() - this.#last.at < ttl) return Promise.resolve(this.#last.results);
     this.#running ??= this.#runAll().finally(() => {
       this.#running = undefined;
@@ -79,15 +76,15 @@ export class HealthMonitor {
   async report(): Promise<HealthReport> {
     const checks = await this.checks();
     // Read after the checks: shutdown may have begun meanwhile, and that wins.
-    const state = this.#app.state;
+    const state = this.#app.state();
     return { status: healthStatus(state, checks), state, checks };
   }
 
   /** The aggregate without waiting, when no check needs to run (fresh cache, or not serving); else undefined. */
   reportNow(): HealthReport | undefined {
-    const state = this.#app.state;
+    const state = this.#app.state();
     if (serving(state)) {
-      const ttl = this.#app.coreConfig.healthCacheTtl;
+      const ttl = this.#ttl();
       if (!this.#last || performance.now() - this.#last.at >= ttl) return undefined;
     }
     const checks = this.lastResults;
@@ -96,13 +93,13 @@ export class HealthMonitor {
 
   /** Liveness looks at the process only: it fails only when the app has failed. */
   liveness(): ProbeAnswer {
-    const failed = this.#app.state === 'failed';
+    const failed = this.#app.state() === 'failed';
     return { ok: !failed, body: { status: failed ? 'failed' : 'ok' } };
   }
 
   /** Startup: fine once startup has finished, for the rest of the process's life. */
   startup(): ProbeAnswer {
-    const state = this.#app.state;
+    const state = this.#app.state();
     if (state === 'failed') return { ok: false, body: { status: 'failed' } };
     return this.#startupFinished ? { ok: true, body: { status: 'started' } } : { ok: false, body: { status: 'starting' } };
   }
@@ -117,7 +114,7 @@ export class HealthMonitor {
   startPolling(intervalMs: number): void {
     if (intervalMs <= 0 || this.#poller) return;
     this.#poller = setInterval(() => {
-      if (serving(this.#app.state)) this.checks().catch(() => undefined);
+      if (serving(this.#app.state())) this.checks().catch(() => undefined);
     }, intervalMs);
     this.#poller.unref();
   }
@@ -127,9 +124,13 @@ export class HealthMonitor {
     this.#poller = undefined;
   }
 
+  #ttl(): number {
+    return this.#app.runtime()?.core.healthCacheTtl ?? 0;
+  }
+
   async #runAll(): Promise<CheckResults> {
     this.#runs += 1;
-    const components = this.#app.components().filter(hasHealth);
+    const components = (this.#app.runtime()?.components ?? []).filter(hasHealth);
     const outcomes = await Promise.all(components.map(async (c) => [c.id, await runHealthCheck(c)] as const));
     const results: CheckResults = Object.fromEntries(outcomes);
     this.#logTransitions(this.#last?.results, results);
@@ -145,7 +146,8 @@ export class HealthMonitor {
   }
 
   #logTransitions(before: CheckResults | undefined, after: CheckResults): void {
-    const logger = this.#app.logger;
+    const logger = this.#app.runtime()?.logger;
+    if (!logger) return;
     for (const [id, result] of Object.entries(after)) {
       const previous = before?.[id]?.status;
       if (result.status === previous) continue;

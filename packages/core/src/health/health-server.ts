@@ -1,14 +1,13 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { appHttpOf } from '../http/app-http.js';
-import { respond } from '../http/route-handler.js';
-import type { StateChange } from '../lifecycle/events.js';
+import { PlinthError } from '../errors.js';
+import { respond, type RouteHandler } from '../http/route-handler.js';
 
 export interface ServeHealthOptions {
-  /** Default: the app's `{APP}_HEALTH_PORT`. 0 picks a free port (see `port` on the result). */
+  /** Default: `{APP}_HEALTH_PORT`. 0 picks a free port (see `port` on the result). */
   readonly port?: number;
-  /** Default: every interface. */
+  /** Default: `{APP}_HEALTH_HOST`. */
   readonly host?: string;
 }
 
@@ -19,39 +18,35 @@ export interface HealthServer {
   close(): Promise<void>;
 }
 
-/** The part of an app the dedicated server needs; `App` has it once `start()` has loaded config. */
-export interface HealthServerApp {
+export interface HealthServerInput {
+  readonly port: number;
+  readonly host: string;
+  /** The settings that chose port and host, for an error that says what to change. */
+  readonly portSetting: string;
+  readonly hostSetting: string;
+  readonly routes: () => RouteHandler | undefined;
   readonly logger: Logger;
-  readonly coreConfig: { readonly healthPort: number };
-  on(event: 'state', listener: (change: StateChange) => void): () => void;
 }
 
 /**
  * A small server with only the probes and `/metrics`, for apps without an HTTP server of
- * their own and for the time before theirs exists. `app.run()` opens it (on
- * `{APP}_HEALTH_PORT`) once config is loaded, before any preStart, so the startup and
- * liveness probes answer while the app starts. It stays up while the app drains (liveness
- * stays 200) and closes when the app has stopped.
+ * their own and for the time before theirs exists. A port that is taken fails with an
+ * error naming the setting.
  */
-export async function serveHealth(app: HealthServerApp, options: ServeHealthOptions = {}): Promise<HealthServer> {
-  const endpoints = appHttpOf(app);
-  endpoints.servingEndpoints();
+export async function openHealthServer(input: HealthServerInput): Promise<HealthServer> {
   const server = http.createServer((req, res) => {
-    if (endpoints.routes()?.(req, res)) return;
+    if (input.routes()?.(req, res)) return;
     respond(req, res, 404, 'application/json; charset=utf-8', '{"status":"not found"}');
   });
-  const port = options.port ?? app.coreConfig.healthPort;
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ port, ...(options.host ? { host: options.host } : {}) }, () => {
-      server.off('error', reject);
+    server.once('error', (error: NodeJS.ErrnoException) => reject(listenError(input, error)));
+    server.listen({ port: input.port, host: input.host }, () => {
+      server.removeAllListeners('error');
       resolve();
     });
   });
-  endpoints.addHealthServer(server);
   const bound = (server.address() as AddressInfo).port;
-  app.logger.info({ healthPort: bound }, `health endpoints listening on :${bound}`);
-
+  input.logger.info({ healthPort: bound, healthHost: input.host }, `health endpoints listening on ${input.host}:${bound}`);
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= new Promise<void>((resolve) => {
@@ -60,10 +55,16 @@ export async function serveHealth(app: HealthServerApp, options: ServeHealthOpti
     });
     return closing;
   };
-  const off = app.on('state', ({ to }) => {
-    if (to !== 'stopped') return;
-    off();
-    void close();
-  });
   return { port: bound, server, close };
+}
+
+function listenError(input: HealthServerInput, error: NodeJS.ErrnoException): Error {
+  const where = `${input.host}:${input.port}`;
+  if (error.code === 'EADDRINUSE') {
+    return new PlinthError(`${input.portSetting}=${input.port}: the health server cannot listen on ${where}, which is already in use; choose another port (0 turns the health server off)`, { cause: error });
+  }
+  if (error.code === 'EADDRNOTAVAIL' || error.code === 'ENOTFOUND') {
+    return new PlinthError(`${input.hostSetting}=${input.host}: the health server cannot listen on ${where}: not an address of this machine`, { cause: error });
+  }
+  return new PlinthError(`the health server cannot listen on ${where} (${input.portSetting}, ${input.hostSetting}): ${error.message}`, { cause: error });
 }

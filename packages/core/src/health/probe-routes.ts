@@ -21,8 +21,13 @@ const JSON_TYPE = 'application/json; charset=utf-8';
  * with its status, criticality and latency only: error text can hold hostnames and
  * connection strings, so it needs `details: 'always'` or the token.
  */
+/** The probe paths under a route prefix: the aggregate, live, ready and startup. */
+export function probePaths(path: string): string[] {
+  const base = routePrefix(path);
+  return [base === '' ? '/' : base, `${base}/ready`, `${base}/live`, `${base}/startup`];
+}
+
 export function createProbeRoutes(monitor: HealthMonitor, options: ProbeRouteOptions): RouteHandler {
-  const base = routePrefix(options.path);
   const unlocks = tokenMatcher(options.token);
   const serialize = memoizedBody();
   const aggregate = (req: IncomingMessage): Answer | Promise<Answer> => {
@@ -36,11 +41,12 @@ export function createProbeRoutes(monitor: HealthMonitor, options: ProbeRouteOpt
     const { ok, body } = probe();
     return { ok, body: JSON.stringify(body) };
   };
+  const [root, ready, live, startup] = probePaths(options.path) as [string, string, string, string];
   const routes = new Map<string, (req: IncomingMessage) => Answer | Promise<Answer>>([
-    [base === '' ? '/' : base, aggregate],
-    [`${base}/ready`, aggregate],
-    [`${base}/live`, fixed(() => monitor.liveness())],
-    [`${base}/startup`, fixed(() => monitor.startup())],
+    [root, aggregate],
+    [ready, aggregate],
+    [live, fixed(() => monitor.liveness())],
+    [startup, fixed(() => monitor.startup())],
   ]);
 
   return (req, res) => {

@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { describeComponent, type LifecycleComponent } from '../lifecycle/component.js';
 import { withDeadline } from '../lifecycle/deadline.js';
+import { messageOf } from '../message-of.js';
 import type { CheckResult } from './health-report.js';
 
 /** Components that report health: those with a `healthCheck` hook, and every plugin (through its availability). */
@@ -34,8 +35,4 @@ export async function runHealthCheck(component: LifecycleComponent): Promise<Che
   } catch (error) {
     return result(error ?? 'check failed');
   }
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message || error.name : String(error);
 }

@@ -1,42 +1,49 @@
 import type { Server as HttpServer } from 'node:http';
+import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { ErrorContext } from '../app/error-channel.js';
 import type { HttpAddress, RequestRecord } from '../app/plugin-host.js';
-import { HealthMonitor, type HealthSource } from '../health/health-monitor.js';
-import { createProbeRoutes } from '../health/probe-routes.js';
+import type { CoreSettings } from '../app/resolved-settings.js';
+import { HealthMonitor } from '../health/health-monitor.js';
+import { createProbeRoutes, probePaths } from '../health/probe-routes.js';
+import type { LifecycleComponent } from '../lifecycle/component.js';
+import type { AppState } from '../lifecycle/events.js';
+import type { AppEvents } from '../lifecycle/typed-emitter.js';
 import { createAppMetrics } from '../metrics/app-metrics.js';
 import { LifecycleTimings } from '../metrics/lifecycle-timings.js';
 import { createMetricsRoute } from '../metrics/metrics-route.js';
 import { AttachedServer, serverOf, type AttachHttpServerOptions, type HttpServerSource } from './attached-server.js';
-import { firstOf, type RouteHandler } from './route-handler.js';
+import { warnOfShadowedRoutes } from './route-clash.js';
+import { firstOf, routePrefix, type RouteHandler } from './route-handler.js';
+
+/** What exists once the app has loaded its settings. */
+export interface HttpRuntime {
+  readonly logger: Logger;
+  readonly core: CoreSettings;
+  readonly components: readonly LifecycleComponent[];
+}
 
 /** What the app's HTTP side needs from the app. */
-export interface HttpHost extends HealthSource {
-  readonly name: string;
-  addShutdownStep(step: (signal: AbortSignal) => Promise<void>): void;
+export interface HttpHost {
+  readonly envPrefix: string;
+  state(): AppState;
+  /** Undefined until `start()` has loaded the settings. */
+  runtime(): HttpRuntime | undefined;
+  on<K extends keyof AppEvents>(event: K, listener: (payload: AppEvents[K]) => void): () => void;
   reportError(error: unknown, context: ErrorContext): void;
 }
 
 type RequestListener = (record: RequestRecord) => void;
 type ListeningListener = (address: HttpAddress) => void;
 
-const registry = new WeakMap<object, AppHttp>();
-
-/** The HTTP side of an app (for run() and serveHealth()). */
-export function appHttpOf(app: object): AppHttp {
-  const http = registry.get(app);
-  if (!http) throw new TypeError('not a plinth app');
-  return http;
-}
-
 /**
  * Everything an app serves and drains over HTTP: the health monitor, the metrics registry,
  * the framework's routes (probes, `/metrics`), and the servers services hand over.
  *
- * Shutdown, as a shutdown step of the app (so it runs once the state is `draining` and
- * readiness answers 503): responses start saying `Connection: close`; the servers keep
- * serving (and accepting) for `shutdownDelay`; then every handed-over server is drained at
- * once, each bounded by `shutdownDrainTimeout`.
+ * Shutdown (`shutdown()`, once the state is `draining` and readiness answers 503):
+ * responses start saying `Connection: close`; the servers keep serving (and accepting) for
+ * `shutdownDelay`; then every handed-over server is drained at once, each bounded by
+ * `shutdownDrainTimeout`.
  */
 export class AppHttp {
   readonly health: HealthMonitor;
@@ -51,7 +58,7 @@ export class AppHttp {
   #inDelay = false;
   #polling = false;
 
-  constructor(app: HttpHost, owner: object) {
+  constructor(app: HttpHost) {
     this.#app = app;
     this.health = new HealthMonitor(app);
     app.on('lifecycle', (event) => this.timings.recordEvent(event));
@@ -59,37 +66,39 @@ export class AppHttp {
       this.timings.recordState(change);
       if (this.#polling && (change.to === 'ready' || change.to === 'degraded')) this.#startPolling();
     });
-    app.addShutdownStep(() => this.#shutdown());
-    registry.set(owner, this);
   }
 
   /** The app's Prometheus registry, created on first use. */
   get metrics(): Registry {
     const app = this.#app;
     this.#metrics ??= createAppMetrics({
-      get state() {
-        return app.state;
-      },
-      components: () => app.components(),
+      state: () => app.state(),
+      components: () => app.runtime()?.components ?? [],
       health: this.health,
       timings: this.timings,
     });
     return this.#metrics;
   }
 
-  /** The probe and metrics routes; undefined until the app's config is loaded. */
+  /** The probe and metrics routes; undefined until the app's settings are loaded. */
   routes(): RouteHandler | undefined {
     if (this.#routes) return this.#routes;
-    let core: HttpHost['coreConfig'];
-    try {
-      core = this.#app.coreConfig;
-    } catch {
-      return undefined;
-    }
+    const core = this.#app.runtime()?.core;
+    if (!core) return undefined;
     const probes = createProbeRoutes(this.health, { path: core.healthPath, details: core.healthDetails, token: core.healthToken });
     const metricsPath = core.metricsPath;
     this.#routes = metricsPath ? firstOf([probes, createMetricsRoute(() => this.metrics, metricsPath)]) : probes;
     return this.#routes;
+  }
+
+  /** The framework's own paths, each with the setting that moves it. */
+  frameworkPaths(): { readonly path: string; readonly setting: string }[] {
+    const core = this.#app.runtime()?.core;
+    if (!core) return [];
+    const healthVar = `${this.#app.envPrefix}_HEALTH_PATH`;
+    const paths = probePaths(core.healthPath).map((path) => ({ path, setting: healthVar }));
+    if (core.metricsPath) paths.push({ path: routePrefix(core.metricsPath) || '/', setting: `${this.#app.envPrefix}_METRICS_PATH` });
+    return paths;
   }
 
   /** Serve the endpoints on this server and drain it on shutdown. Attaching one twice is a no-op. */
@@ -97,6 +106,9 @@ export class AppHttp {
     const server = serverOf(source);
     if (this.#servers.some((s) => s.server === server)) return;
     this.#servers.push(new AttachedServer(source, () => this.routes(), (record) => this.#recordRequest(record), options));
+    if (options?.endpoints !== false) {
+      warnOfShadowedRoutes(source, () => this.frameworkPaths(), (message) => this.#app.runtime()?.logger.warn(message));
+    }
     this.#watchListening(server);
     this.servingEndpoints();
   }
@@ -105,6 +117,13 @@ export class AppHttp {
   addHealthServer(server: HttpServer): void {
     this.#healthServer = server;
     this.#watchListening(server);
+  }
+
+  /** Probes are being served: also run the checks in the background while the app serves. */
+  servingEndpoints(): void {
+    this.#polling = true;
+    const state = this.#app.state();
+    if (state === 'ready' || state === 'degraded') this.#startPolling();
   }
 
   /** The first attached server that listens, else the health server. */
@@ -133,42 +152,16 @@ export class AppHttp {
     return () => this.#requestListeners.delete(listener);
   }
 
-  #watchListening(server: HttpServer): void {
-    const announce = (): void => {
-      const address = addressOf(server);
-      if (address) for (const listener of this.#listeningListeners) notify(listener, address);
-    };
-    if (server.listening) announce();
-    else server.once('listening', announce);
-  }
-
-  #recordRequest(record: RequestRecord): void {
-    for (const listener of this.#requestListeners) notify(listener, record);
-    if (record.statusCode < 500) return;
-    const what = `${record.method} ${record.route ?? '(route unknown)'} answered ${record.statusCode}`;
-    this.#app.reportError(record.error ?? new Error(what), {
-      source: 'http',
-      level: 'error',
-      details: { method: record.method, status: record.statusCode, ...(record.route ? { route: record.route } : {}) },
-    });
-  }
-
-  /** Probes are being served: also run the checks in the background while the app serves. */
-  servingEndpoints(): void {
-    this.#polling = true;
-    const state = this.#app.state;
-    if (state === 'ready' || state === 'degraded') this.#startPolling();
-  }
-
   /** What shutdown is still waiting for, for the hard-deadline log. */
   activity(): string[] {
     const busy = this.#servers.map((s) => s.activity()).filter((a): a is string => a !== undefined);
     return this.#inDelay ? ['shutdown delay (still serving while load balancers catch up)', ...busy] : busy;
   }
 
-  async #shutdown(): Promise<void> {
-    const { shutdownDelay, shutdownDrainTimeout } = this.#app.coreConfig;
-    const logger = this.#app.logger;
+  /** Connection: close from now on, the shutdown delay, then every server drained at once. */
+  async shutdown(runtime: HttpRuntime): Promise<void> {
+    const { logger, core } = runtime;
+    const { shutdownDelay, shutdownDrainTimeout } = core;
     for (const server of this.#servers) server.closeConnectionsAfterResponses();
     if (shutdownDelay > 0) {
       logger.info({ shutdownDelayMs: shutdownDelay }, `readiness is 503; serving ${shutdownDelay} ms more before closing listeners`);
@@ -189,12 +182,29 @@ export class AppHttp {
     );
   }
 
+  #watchListening(server: HttpServer): void {
+    const announce = (): void => {
+      const address = addressOf(server);
+      if (address) for (const listener of this.#listeningListeners) notify(listener, address);
+    };
+    if (server.listening) announce();
+    else server.once('listening', announce);
+  }
+
+  #recordRequest(record: RequestRecord): void {
+    for (const listener of this.#requestListeners) notify(listener, record);
+    if (record.statusCode < 500) return;
+    const what = `${record.method} ${record.route ?? '(route unknown)'} answered ${record.statusCode}`;
+    this.#app.reportError(record.error ?? new Error(what), {
+      source: 'http',
+      level: 'error',
+      details: { method: record.method, status: record.statusCode, ...(record.route ? { route: record.route } : {}) },
+    });
+  }
+
   #startPolling(): void {
-    try {
-      this.health.startPolling(this.#app.coreConfig.healthInterval);
-    } catch {
-      // not initialized: polling starts when the app becomes ready
-    }
+    const interval = this.#app.runtime()?.core.healthInterval;
+    if (interval !== undefined) this.health.startPolling(interval);
   }
 }
 

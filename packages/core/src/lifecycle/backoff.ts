@@ -1,5 +1,11 @@
 import { ExponentialBackoff, halfJitterGenerator, type IBackoff } from 'cockatiel';
-import type { BackoffOptions } from './orchestrator.js';
+
+export interface BackoffOptions {
+  /** First delay in ms; later ones double, each jittered into the upper half of its step. */
+  readonly initialDelayMs: number;
+  /** Cap of the delay in ms. */
+  readonly maxDelayMs: number;
+}
 
 /**
  * Delays for a reconnect loop: exponential growth capped at `maxDelayMs`, each delay a

@@ -22,6 +22,8 @@ export interface LifecycleComponent {
   readonly availability: PluginAvailability | undefined;
   /** Critical plugins retry preStart with backoff until the deadline. */
   readonly retryPreStart: boolean;
+  /** A plugin running its embedded fallback (named in the startup summary and /health). */
+  readonly embedded: boolean;
   readonly redact: (text: string) => string;
 }
 

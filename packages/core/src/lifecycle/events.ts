@@ -1,4 +1,4 @@
-export type LifecyclePhase = 'init' | 'preStart' | 'onStart' | 'onStop' | 'recover';
+export type LifecyclePhase = 'preStart' | 'onStart' | 'onStop' | 'recover';
 
 export type LifecycleOutcome =
   /** The hook began; `at` is its start time. */

@@ -2,17 +2,12 @@ import { performance } from 'node:perf_hooks';
 import { handleAll, handleWhen, retry, type ExponentialBackoff, type RetryPolicy } from 'cockatiel';
 import type { ErrorContext } from '../app/error-channel.js';
 import { HookTimeoutError, NonRetryableError, StartupAbortedError, StartupError } from '../errors.js';
-import { exponentialBackoff, sleep } from './backoff.js';
+import { messageOf } from '../message-of.js';
+import { exponentialBackoff, sleep, type BackoffOptions } from './backoff.js';
 import { describeComponent, type LifecycleComponent } from './component.js';
 import { raceAbort, withDeadline } from './deadline.js';
 import type { LifecycleEvent, LifecycleOutcome, LifecyclePhase } from './events.js';
 import type { HookContext } from './hooks.js';
-
-export interface BackoffOptions {
-  /** First delay in ms; later ones grow exponentially, with decorrelated jitter. */
-  readonly initialDelayMs: number;
-  readonly maxDelayMs: number;
-}
 
 export interface OrchestratorOptions {
   /** Aborts when shutdown begins; background recovery and `ctx.appSignal` follow it. */
@@ -58,11 +53,6 @@ export class Orchestrator {
       for (const dependency of component.dependsOn) dependents.get(dependency)?.push(component.id);
     }
     this.#dependents = dependents;
-  }
-
-  /** Components that finished preStart (and so will get onStop). */
-  get started(): ReadonlySet<string> {
-    return this.#preStarted;
   }
 
   /**
@@ -111,7 +101,9 @@ export class Orchestrator {
             else await this.#runOnce(component, 'onStart', phaseAbort.signal);
             return true;
           } catch (error) {
-            if (hook === 'preStart' && !component.critical && !(error instanceof StartupAbortedError)) {
+            // Cut off because another component failed: that failure is not this plugin's.
+            const cutOff = phaseAbort.signal.aborted || StartupAbortedError.is(error);
+            if (hook === 'preStart' && !component.critical && !cutOff) {
               this.#degrade(component, error);
               return true;
             }
@@ -194,14 +186,14 @@ export class Orchestrator {
         ...(parent ? { parent } : {}),
       });
     } catch (error) {
-      if (parent?.aborted && !(error instanceof HookTimeoutError)) {
+      if (parent?.aborted && !HookTimeoutError.is(error)) {
         this.#emit(component, hook, 'skipped', 1, started, error);
         throw error;
       }
-      this.#emit(component, hook, error instanceof HookTimeoutError ? 'timedOut' : 'failed', 1, started, error);
+      this.#emit(component, hook, HookTimeoutError.is(error) ? 'timedOut' : 'failed', 1, started, error);
       if (hook === 'onStop') this.#report(component, hook, 1, error, 'stop', 'error');
-      else if (error instanceof HookTimeoutError) this.#report(component, hook, 1, error, 'lifecycle', 'warning');
-      throw hook === 'onStop' ? error : this.#startupError(component, hook, 1, started, error, error instanceof HookTimeoutError);
+      else if (HookTimeoutError.is(error)) this.#report(component, hook, 1, error, 'lifecycle', 'warning');
+      throw hook === 'onStop' ? error : this.#startupError(component, hook, 1, started, error, HookTimeoutError.is(error));
     }
     this.#emit(component, hook, 'succeeded', 1, started);
     if (hook === 'onStart') this.#onStarted.add(component.id);
@@ -343,13 +335,6 @@ export class Orchestrator {
   }
 }
 
-function messageOf(error: unknown): string {
-  if (error instanceof AggregateError && error.errors.length > 0) {
-    return error.errors.map(messageOf).join('; ');
-  }
-  return error instanceof Error ? error.message || error.name : String(error);
-}
-
 /**
  * Runs `attempt` under `policy` until it succeeds or `signal` aborts. cockatiel's backoff
  * wait does not watch the signal, so a long delay would outlive a preStart deadline or hold
@@ -367,5 +352,5 @@ function retryWithin(policy: RetryPolicy, signal: AbortSignal, attempt: () => Pr
 
 /** A preStart failure is retried unless the plugin said retrying cannot help. */
 function isRetryable(error: unknown): boolean {
-  return !(error instanceof NonRetryableError);
+  return !NonRetryableError.is(error);
 }

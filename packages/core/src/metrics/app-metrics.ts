@@ -6,8 +6,8 @@ import type { AppState } from '../lifecycle/events.js';
 import type { LifecycleTimings } from './lifecycle-timings.js';
 
 export interface MetricsSource {
-  readonly state: AppState;
-  /** Throws before the app is initialized. */
+  state(): AppState;
+  /** Empty before the app has loaded its settings. */
   components(): readonly LifecycleComponent[];
   readonly health: HealthMonitor;
   readonly timings: LifecycleTimings;
@@ -32,7 +32,7 @@ export function createAppMetrics(source: MetricsSource): Registry {
     labelNames: ['state'],
     registers,
     collect() {
-      for (const state of STATES) this.set({ state }, state === source.state ? 1 : 0);
+      for (const state of STATES) this.set({ state }, state === source.state() ? 1 : 0);
     },
   });
   new Gauge({
@@ -108,18 +108,10 @@ export function createAppMetrics(source: MetricsSource): Registry {
     registers,
     collect() {
       this.reset();
-      for (const c of initializedComponents(source)) {
+      for (const c of source.components()) {
         if (c.availability) this.set({ plugin: c.id, type: c.pluginType ?? 'unknown' }, c.availability.available ? 1 : 0);
       }
     },
   });
   return registry;
-}
-
-function initializedComponents(source: MetricsSource): readonly LifecycleComponent[] {
-  try {
-    return source.components();
-  } catch {
-    return [];
-  }
 }

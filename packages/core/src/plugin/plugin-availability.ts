@@ -1,4 +1,5 @@
 import { PluginUnavailableError } from '../errors.js';
+import { messageOf } from '../message-of.js';
 
 type Listener = (available: boolean) => void;
 
@@ -33,7 +34,7 @@ export class PluginAvailability {
   }
 
   markUnavailable(reason: unknown): void {
-    this.#reason = reason instanceof Error ? reason.message : String(reason);
+    this.#reason = messageOf(reason);
     this.#set(false);
   }
 

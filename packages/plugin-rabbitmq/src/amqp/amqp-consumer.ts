@@ -1,6 +1,6 @@
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import type { Logger } from '@plinth/core';
-import { backoffDelay, type BackoffOptions } from '@plinth/core';
+import { backoffDelay, type BackoffOptions } from '@plinth/core/lifecycle';
 import type { ConsumerHandle, Delivery } from '../driver.js';
 import type { ReceivedProperties } from '../message.js';
 

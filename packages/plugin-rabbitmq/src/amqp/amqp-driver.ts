@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import amqp, { type Channel, type ChannelModel } from 'amqplib';
 import type { Logger, PluginAvailability } from '@plinth/core';
-import { backoffDelay, sleep, type BackoffOptions } from '@plinth/core';
+import { backoffDelay, OperationTimeoutError, sleep, withTimeout, type BackoffOptions } from '@plinth/core/lifecycle';
 import type { BrokerDriver, ConsumerHandle, Delivery, OutgoingMessage } from '../driver.js';
 import { ExchangeNotFoundError, PublishTimeoutError } from '../errors.js';
 import type { RabbitMqStats } from '../stats.js';
@@ -75,10 +75,10 @@ export class AmqpDriver implements BrokerDriver {
   async #publishChecked(message: OutgoingMessage): Promise<void> {
     const { exchange, routingKey, properties } = message;
     const started = performance.now();
-    const missing = await withTimeout(this.#exchangeMissing(exchange), message.timeoutMs);
-    if (missing === 'timeout') {
+    const missing = await withTimeout(this.#exchangeMissing(exchange), message.timeoutMs).catch((error: unknown) => {
+      if (!OperationTimeoutError.is(error)) throw error;
       throw new PublishTimeoutError(exchange, routingKey, properties.messageId, message.timeoutMs, 'never sent: the broker did not answer the exchange check');
-    }
+    });
     if (missing) throw new ExchangeNotFoundError(exchange, routingKey, properties.messageId);
     const timeoutMs = Math.max(1, message.timeoutMs - (performance.now() - started));
     await this.#publisher.publish({ ...message, timeoutMs });
@@ -269,10 +269,3 @@ function reasonOf(signal: AbortSignal): Error {
 }
 
 /** `promise`'s value, or `'timeout'` if it takes longer than `ms`. */
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | 'timeout'> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<'timeout'>((resolve) => {
-    timer = setTimeout(() => resolve('timeout'), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}

@@ -10,7 +10,7 @@ import {
   UnroutableError,
   type PublishError,
 } from '../errors.js';
-import { backoffDelay, type BackoffOptions } from '@plinth/core';
+import { backoffDelay, type BackoffOptions } from '@plinth/core/lifecycle';
 import { Fifo } from '../fifo.js';
 import type { RabbitMqStats } from '../stats.js';
 

@@ -1,5 +1,5 @@
 import type { Logger } from '@plinth/core';
-import { backoffDelay, type BackoffOptions } from '@plinth/core';
+import { backoffDelay, type BackoffOptions } from '@plinth/core/lifecycle';
 import type { BrokerDriver, ConsumerHandle, Delivery, OutgoingMessage } from '../driver.js';
 import { ExchangeNotFoundError, PublishAbortedError, UnroutableError } from '../errors.js';
 import { applyTopology, type TopologyStep } from '../topology.js';

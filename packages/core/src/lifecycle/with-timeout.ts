@@ -1,15 +1,9 @@
-/** The operation outlived its own deadline (not the caller's signal). */
-export class OperationTimeoutError extends Error {
-  override readonly name = 'OperationTimeoutError';
-  constructor(readonly timeoutMs: number) {
-    super(`no reply within ${timeoutMs} ms`);
-  }
-}
+import { OperationTimeoutError } from '../errors.js';
 
 /**
  * Settles with `operation`, or rejects with OperationTimeoutError after `timeoutMs`, or
- * with the signal's reason when it aborts first. The abandoned operation may still
- * reject later (e.g. when its connection is destroyed); that rejection is absorbed here.
+ * with the signal's reason when it aborts first. The abandoned operation may still reject
+ * later (when its connection is destroyed, say); that rejection is absorbed here.
  */
 export function withTimeout<T>(operation: Promise<T>, timeoutMs: number, signal?: AbortSignal): Promise<T> {
   operation.catch(() => undefined);

@@ -1,0 +1,227 @@
+import { performance } from 'node:perf_hooks';
+import type { SettingsSchema } from '../config/setting.js';
+import type { SettingsGroup } from '../config/settings-group.js';
+import type { ComponentNode } from '../container/component-graph.js';
+import { PlinthError, StartupAbortedError, StartupError } from '../errors.js';
+import { openHealthServer, type HealthServer, type ServeHealthOptions } from '../health/health-server.js';
+import type { AppHttp } from '../http/app-http.js';
+import { routePrefix } from '../http/route-handler.js';
+import { runBoundedSteps, type BoundedStep } from '../lifecycle/bounded-steps.js';
+import type { LifecycleEvent } from '../lifecycle/events.js';
+import type { StopReport } from '../lifecycle/orchestrator.js';
+import type { AppEventEmitter } from '../lifecycle/typed-emitter.js';
+import { messageOf } from '../message-of.js';
+import type { AppOptions } from './app.js';
+import { AppStateMachine } from './app-state.js';
+import { buildPluginHost } from './build-plugin-host.js';
+import { ErrorChannel } from './error-channel.js';
+import type { PluginHost } from './plugin-host.js';
+import type { ResolvedAppSettings } from './resolved-settings.js';
+import { createRuntime, type AppRuntime } from './runtime.js';
+import { summarizeStartup } from './startup-summary.js';
+
+/** A drain step run when shutdown begins, before components stop. */
+export type ShutdownStep = (signal: AbortSignal) => Promise<void>;
+
+/** A step run by `start()` once settings are loaded and components are built, before any preStart. */
+export type StartupStep = (signal: AbortSignal) => Promise<void>;
+
+export interface LifecycleInput {
+  readonly app: object;
+  readonly options: AppOptions<SettingsSchema>;
+  readonly graph: readonly ComponentNode[];
+  readonly groups: readonly SettingsGroup[];
+  readonly events: AppEventEmitter;
+  readonly http: () => AppHttp;
+}
+
+/**
+ * An app's run from `created` to `stopped`: loads its runtime, starts and stops its
+ * components, runs the steps others registered, and reports failures on the error channel.
+ */
+export class AppLifecycle {
+  readonly errors = new ErrorChannel();
+  readonly steps = {
+    startup: [] as StartupStep[],
+    drain: [] as ShutdownStep[],
+    /** Plugins' steps run at the very start of shutdown. */
+    first: [] as BoundedStep[],
+    /** Plugins' steps run after the servers drained. */
+    late: [] as BoundedStep[],
+    exit: [] as BoundedStep[],
+  };
+  readonly #input: LifecycleInput;
+  readonly #state: AppStateMachine;
+  readonly #appAbort = new AbortController();
+  readonly #startupAbort = new AbortController();
+  #runtime: AppRuntime | undefined;
+  #starting: Promise<void> | undefined;
+  #stopping: Promise<StopReport> | undefined;
+
+  constructor(input: LifecycleInput) {
+    this.#input = input;
+    this.#state = new AppStateMachine(input.events, () => this.#runtime?.logger);
+  }
+
+  get state() {
+    return this.#state.current;
+  }
+
+  get version(): string | undefined {
+    return this.#input.options.version;
+  }
+
+  get signal(): AbortSignal {
+    return this.#appAbort.signal;
+  }
+
+  /** Undefined until `start()` has loaded the settings. */
+  get runtime(): AppRuntime | undefined {
+    return this.#runtime;
+  }
+
+  start(): Promise<void> {
+    this.#starting ??= this.#start();
+    return this.#starting;
+  }
+
+  stop(reason: string): Promise<StopReport> {
+    if (this.#stopping) return this.#stopping;
+    // Record the shutdown before it starts: it aborts `signal` synchronously, and an abort
+    // listener that calls stop() must join this shutdown, not begin a second one.
+    let settle!: (report: Promise<StopReport>) => void;
+    this.#stopping = new Promise<StopReport>((resolve) => (settle = resolve));
+    settle(this.#stop(reason));
+    return this.#stopping;
+  }
+
+  async serveHealth(options: ServeHealthOptions = {}): Promise<HealthServer> {
+    const runtime = this.#runtime;
+    if (!runtime) throw new PlinthError('the health server opens once settings are loaded: serve it from a startup step');
+    const http = this.#input.http();
+    const { core, settings, logger } = runtime;
+    http.servingEndpoints();
+    const prefix = this.#input.groups[0]?.envPrefix ?? '';
+    const appHost = settings.app['httpHost'];
+    const fallback = typeof appHost === 'string' && appHost !== '' ? appHost : settings.environment.kubernetes ? '0.0.0.0' : '127.0.0.1';
+    const server = await openHealthServer({
+      port: options.port ?? core.healthPort,
+      host: options.host ?? core.healthHost ?? fallback,
+      portSetting: `${prefix}_HEALTH_PORT`,
+      hostSetting: `${prefix}_HEALTH_HOST`,
+      routes: () => http.routes(),
+      logger,
+    });
+    http.addHealthServer(server.server);
+    const off = this.#input.events.on('state', ({ to }) => {
+      if (to !== 'stopped') return;
+      off();
+      void server.close();
+    });
+    return server;
+  }
+
+  async #start(): Promise<void> {
+    this.#state.set('starting');
+    const started = performance.now();
+    const events: LifecycleEvent[] = [];
+    const off = this.#input.events.on('lifecycle', (event) => events.push(event));
+    try {
+      this.#runtime = this.#createRuntime();
+      this.#runtime.logger.info({ components: this.#input.graph.map((n) => n.id) }, `starting ${this.#name}`);
+      for (const step of this.steps.startup) await step(this.#startupAbort.signal);
+      await this.#runtime.orchestrator.start(this.#startupAbort.signal);
+    } catch (error) {
+      off();
+      const aborted = StartupAbortedError.is(error);
+      if (!aborted) {
+        this.#state.set('failed', messageOf(error));
+        const failed = StartupError.is(error) ? { component: error.component, phase: error.phase, attempt: error.attempts } : {};
+        this.errors.report(error, { source: 'startup', level: 'fatal', ...failed });
+      }
+      this.#runtime?.logger.error({ err: error }, aborted ? 'startup aborted; rolled back' : 'startup failed; rolled back');
+      throw error;
+    }
+    off();
+    const { logger, components } = this.#runtime;
+    for (const line of summarizeStartup(components, events)) logger.info(line, 'component started');
+    this.#state.settle(components);
+    this.#state.followAvailability(components);
+    logger.info({ startupMs: Math.round(performance.now() - started), state: this.state }, `${this.#name} started`);
+  }
+
+  async #stop(reason: string): Promise<StopReport> {
+    this.#appAbort.abort(reason);
+    const runtime = this.#runtime;
+    if (this.state === 'created') {
+      this.#state.set('stopped', reason);
+      return { clean: true, failures: [] };
+    }
+    if (this.state === 'failed') return runtime ? runtime.orchestrator.stop() : { clean: false, failures: [] };
+    const wasStarting = this.state === 'starting';
+    if (wasStarting) this.#startupAbort.abort(reason);
+    this.#state.set('draining', reason);
+    if (wasStarting) {
+      await this.#starting?.catch(() => undefined);
+      const report = runtime ? await runtime.orchestrator.stop() : { clean: true, failures: [] };
+      this.#state.set('stopped', reason);
+      return report;
+    }
+    const { logger } = runtime as AppRuntime;
+    logger.info({ reason }, 'shutting down');
+    const stepFailed = (error: unknown): void => logger.error({ err: error }, 'shutdown step failed');
+    await runBoundedSteps(this.steps.first, 'first shutdown step', stepFailed);
+    await this.#input.http().shutdown(runtime as AppRuntime).catch(stepFailed);
+    const drainAbort = new AbortController();
+    for (const step of this.steps.drain) await step(drainAbort.signal).catch(stepFailed);
+    await runBoundedSteps(this.steps.late, 'shutdown step', stepFailed);
+    const report = await (runtime as AppRuntime).orchestrator.stop();
+    this.#state.set('stopped', reason);
+    if (report.clean) logger.info('stopped cleanly');
+    else logger.error({ failures: report.failures }, 'stopped with failures');
+    return report;
+  }
+
+  get #name(): string {
+    return this.#input.options.name;
+  }
+
+  #createRuntime(): AppRuntime {
+    const { options, graph, groups, events, app } = this.#input;
+    return createRuntime({
+      name: options.name,
+      envPrefix: groups[0]?.envPrefix ?? '',
+      graph,
+      groups,
+      appSchema: options.settings ?? {},
+      env: options.env ?? process.env,
+      logDestination: options.logDestination,
+      serviceTimeouts: options.timeouts,
+      retryBackoff: options.retryBackoff,
+      recoveryBackoff: options.recoveryBackoff,
+      app,
+      appSignal: this.#appAbort.signal,
+      events,
+      errors: this.errors,
+      pluginHost: (settings, redact) => this.#pluginHost(settings, redact),
+    });
+  }
+
+  #pluginHost(settings: ResolvedAppSettings, redact: (text: string) => string): PluginHost {
+    return buildPluginHost({
+      name: this.#name,
+      version: this.#input.options.version,
+      environment: settings.environment,
+      state: () => this.state,
+      signal: this.#appAbort.signal,
+      healthPath: routePrefix(settings.core.healthPath),
+      events: this.#input.events,
+      http: this.#input.http(),
+      errors: this.errors,
+      redact,
+      firstShutdownSteps: this.steps.first,
+      shutdownSteps: this.steps.late,
+      exitSteps: this.steps.exit,
+    });
+  }
+}
