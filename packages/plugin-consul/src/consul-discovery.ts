@@ -1,4 +1,5 @@
-import { raceAbort, type Logger } from '@plinth/core';
+import type { Logger } from '@plinth/core';
+import { raceAbort } from '@plinth/core/lifecycle';
 import type { ConsulClient } from './consul-client.js';
 import type { Discovery, WatchListener } from './discovery.js';
 import type { Resolution } from './instance.js';

@@ -1,7 +1,7 @@
 import {
   envName,
+  messageOf,
   PluginUnavailableError,
-  raceAbort,
   type AppState,
   type HealthCheck,
   type HealthCheckContext,
@@ -10,11 +10,12 @@ import {
   type PluginContext,
   type PreStart,
 } from '@plinth/core';
+import { raceAbort } from '@plinth/core/lifecycle';
 import { ConsulClient, goDuration, type CheckStatus, type ServiceRegistration } from './consul-client.js';
 import { ConsulDiscovery } from './consul-discovery.js';
 import type { Discovery, WatchListener } from './discovery.js';
 import { EmbeddedRegistry } from './embedded-registry.js';
-import { messageOf, NoHealthyInstanceError } from './errors.js';
+import { NoHealthyInstanceError } from './errors.js';
 import type { Resolution, ServiceInstance } from './instance.js';
 import { advertisedAddress, instanceSettings, type ConsulConfig, type InstanceSettings } from './instance-settings.js';
 import { consulRegistrar, embeddedRegistrar } from './registrar.js';

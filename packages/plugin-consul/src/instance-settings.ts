@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { hostname, networkInterfaces } from 'node:os';
-import { ConfigError, envName, type ConfigOf, type ConfigProblem, type HttpAddress } from '@plinth/core';
+import { ConfigError, envName, type HttpAddress, type SettingsOf } from '@plinth/core';
 import type { consulSettings } from './settings.js';
 import { parseStaticInstances } from './embedded-registry.js';
 import type { ServiceInstance } from './instance.js';
 
-export type ConsulConfig = ConfigOf<typeof consulSettings>;
+export type ConsulConfig = SettingsOf<typeof consulSettings>;
 
 /** What this instance registers, from its settings: checked once, before any I/O. */
 export interface InstanceSettings {
@@ -18,7 +18,7 @@ export interface InstanceSettings {
 
 /** Throws ConfigError (exit 78) naming every malformed value. */
 export function instanceSettings(config: ConsulConfig, appName: string, prefix: string): InstanceSettings {
-  const problems: ConfigProblem[] = [];
+  const problems: { env: string; message: string }[] = [];
   const env = (key: keyof ConsulConfig): string => envName(appName, prefix, key);
   const meta: Record<string, string> = {};
   for (const pair of listOf(config.meta)) {

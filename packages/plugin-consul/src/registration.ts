@@ -1,7 +1,8 @@
-import { Backoff, sleep, type Logger } from '@plinth/core';
+import type { Logger } from '@plinth/core';
+import { Backoff, sleep } from '@plinth/core/lifecycle';
 import type { CheckStatus, ServiceRegistration } from './consul-client.js';
 import type { Registrar } from './registrar.js';
-import { messageOf } from './errors.js';
+import { messageOf } from '@plinth/core';
 
 export interface RegistrationOptions {
   /** The service ID this instance registers under. */

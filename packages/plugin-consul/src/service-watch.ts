@@ -1,8 +1,8 @@
-import { Backoff, sleep, type Logger } from '@plinth/core';
+import { messageOf, type Logger } from '@plinth/core';
+import { Backoff, sleep } from '@plinth/core/lifecycle';
 import type { ConsulClient } from './consul-client.js';
 import { healthyInstances, sameInstances, type ServiceInstance } from './instance.js';
 import type { WatchListener } from './discovery.js';
-import { messageOf } from './errors.js';
 
 export interface ServiceWatchOptions {
   readonly service: string;

@@ -55,7 +55,7 @@ describe('embedded registry (no URL)', () => {
       assert.equal(self[0]?.port, apiPort);
       assert.ok(logs.lines.some((l) => /no Consul configured: using the in-process registry/.test(String(l['msg']))));
       assert.deepEqual([(await plugin.pick('payments')).port, (await plugin.pick('payments')).port, (await plugin.pick('payments')).port], [8080, 8081, 8080]);
-      await assert.rejects(plugin.pick('nothing'), (error: unknown) => error instanceof NoHealthyInstanceError);
+      await assert.rejects(plugin.pick('nothing'), (error: unknown) => NoHealthyInstanceError.is(error));
     } finally {
       await app.stop();
     }
@@ -93,7 +93,7 @@ describe('settings', () => {
   it('rejects a malformed STATIC or META before any I/O, naming the variable', async () => {
     const { app } = shop({ SHOP_SERVICE_REGISTRY_STATIC: 'payments=10.0.0.5', SHOP_SERVICE_REGISTRY_META: 'version' });
     await assert.rejects(app.start(), (error: unknown) => {
-      assert.ok(error instanceof ConfigError);
+      assert.ok(ConfigError.is(error));
       assert.match(error.message, /SHOP_SERVICE_REGISTRY_STATIC: "payments=10.0.0.5" is not name=host:port/);
       assert.match(error.message, /SHOP_SERVICE_REGISTRY_META: "version" is not key=value/);
       return true;
@@ -102,7 +102,7 @@ describe('settings', () => {
 
   it('documents every setting, the token as sensitive', () => {
     const { app } = shop({});
-    const entries = app.describeConfig().filter((e) => e.env.startsWith('SHOP_SERVICE_REGISTRY_'));
+    const entries = app.describeSettings().filter((e) => e.env.startsWith('SHOP_SERVICE_REGISTRY_'));
     const names = entries.map((e) => e.env.replace('SHOP_SERVICE_REGISTRY_', ''));
     for (const name of ['URL', 'TOKEN', 'SERVICE_NAME', 'SERVICE_ID', 'ADDRESS', 'TAGS', 'META', 'CHECK', 'CHECK_INTERVAL', 'DEREGISTER_CRITICAL_AFTER', 'WATCH_WAIT', 'STATIC']) {
       assert.ok(names.includes(name), `${name} is documented`);
