@@ -131,8 +131,9 @@ export class PluginUnavailableError extends PlinthError {
     readonly pluginType: string,
     readonly prefix: string,
     readonly reason?: string,
+    options?: { cause?: unknown },
   ) {
-    super(`${pluginType} plugin "${prefix}" is unavailable${reason ? `: ${reason}` : ''}`);
+    super(`${pluginType} plugin "${prefix}" is unavailable${reason ? `: ${reason}` : ''}`, options);
   }
 }
 

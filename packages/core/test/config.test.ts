@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { spawnProcess } from '@plinth/testkit';
 import { ConfigError, Inject, InjectPlugin, Service, definePlugin, setting, APP_SETTINGS } from '../src/index.js';
 import { formatConfigHelp } from '../src/config/describe-config.js';
-import { probe, Recorder, testApp, type ProbePlugin } from './support/probe-plugin.js';
+import { scripted, Recorder, testApp, type ScriptedPlugin } from './support/scripted-plugin.js';
 
 const fixture = fileURLToPath(new URL('./fixtures/config-app.ts', import.meta.url));
 const opts = () => ({ behaviour: {}, recorder: new Recorder() });
@@ -14,12 +14,12 @@ describe('config', () => {
     @Service()
     class Reports {
       constructor(
-        @InjectPlugin('primary_db') readonly primary: ProbePlugin,
-        @InjectPlugin('analytics_db') readonly analytics: ProbePlugin,
+        @InjectPlugin('primary_db') readonly primary: ScriptedPlugin,
+        @InjectPlugin('analytics_db') readonly analytics: ScriptedPlugin,
       ) {}
     }
     const { app } = testApp({
-      plugins: [probe('primary_db', opts()), probe('analytics_db', { ...opts(), config: { host: 'from-code' } })],
+      plugins: [scripted('primary_db', opts()), scripted('analytics_db', { ...opts(), config: { host: 'from-code' } })],
       services: [Reports],
       env: { TEST_APP_PRIMARY_DB_HOST: 'primary.internal', TEST_APP_ANALYTICS_DB_PASSWORD: 'pw' },
     });
@@ -36,11 +36,11 @@ describe('config', () => {
 
   it('lets env override a default given in code', async () => {
     const { app } = testApp({
-      plugins: [probe('db', { ...opts(), config: { host: 'code' } })],
+      plugins: [scripted('db', { ...opts(), config: { host: 'code' } })],
       env: { TEST_APP_DB_HOST: 'env' },
     });
     await app.start();
-    assert.equal((app.plugin('db') as ProbePlugin).ctx.config.host, 'env');
+    assert.equal((app.plugin('db') as ScriptedPlugin).ctx.config.host, 'env');
     await app.stop();
   });
 
@@ -71,7 +71,7 @@ describe('config', () => {
         apiKey: setting.string({ doc: 'API key', required: true, sensitive: true }),
         workers: setting.positiveInt({ doc: 'Workers', default: 2 }),
       },
-      plugins: [probe('primary_db', opts())],
+      plugins: [scripted('primary_db', opts())],
       env: {
         TEST_APP_HTTP_PORT: '54x',
         TEST_APP_ADMIN_PORT: '70000',
@@ -124,12 +124,12 @@ describe('config', () => {
   it('treats an empty env var as not set, so the default applies', async () => {
     const { app } = testApp({
       settings: { httpPort: setting.port({ doc: 'HTTP port', default: 3000 }) },
-      plugins: [probe('db', { ...opts(), config: { host: 'code-host' } })],
+      plugins: [scripted('db', { ...opts(), config: { host: 'code-host' } })],
       env: { TEST_APP_HTTP_PORT: '', TEST_APP_DB_HOST: '' },
     });
     await app.start();
     assert.equal(app.settings.httpPort, 3000);
-    assert.equal((app.plugin('db') as ProbePlugin).ctx.config.host, 'code-host');
+    assert.equal((app.plugin('db') as ScriptedPlugin).ctx.config.host, 'code-host');
     await app.stop();
   });
 
@@ -177,7 +177,7 @@ describe('config', () => {
   it('describes every env var in a stable order, without secret defaults', () => {
     const { app } = testApp({
       settings: { httpPort: setting.port({ doc: 'HTTP port', default: 3000 }) },
-      plugins: [probe('primary_db', { ...opts(), config: { password: 'code-secret' } })],
+      plugins: [scripted('primary_db', { ...opts(), config: { password: 'code-secret' } })],
     });
     const entries = app.describeSettings();
     const names = entries.map((e) => e.env);

@@ -3,10 +3,10 @@ import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import { GraphValidationError, Inject, InjectPlugin, Service, createApp } from '../src/index.js';
 import { recordInjectionPoint } from '../src/internal/injection-metadata.js';
-import { probe, Recorder, type ProbePlugin } from './support/probe-plugin.js';
+import { scripted, Recorder, type ScriptedPlugin } from './support/scripted-plugin.js';
 
 const recorder = new Recorder();
-const plugin = (prefix: string) => probe(prefix, { behaviour: {}, recorder });
+const plugin = (prefix: string) => scripted(prefix, { behaviour: {}, recorder });
 
 function graphError(code: string, build: () => unknown): GraphValidationError {
   try {
@@ -22,7 +22,7 @@ function graphError(code: string, build: () => unknown): GraphValidationError {
 describe('graph validation (at createApp, before any I/O)', () => {
   it('rejects two plugins with the same prefix', () => {
     const error = graphError('DUPLICATE_PREFIX', () => createApp({ name: 'svc', plugins: [plugin('primary_db'), plugin('primary_db')] }));
-    assert.match(error.message, /Two plugins are declared with prefix "primary_db" \(probe and probe\)/);
+    assert.match(error.message, /Two plugins are declared with prefix "primary_db" \(scripted and scripted\)/);
   });
 
   it('rejects a prefix that cannot become an env name', () => {
@@ -33,7 +33,7 @@ describe('graph validation (at createApp, before any I/O)', () => {
   it('names the class, parameter and prefix of an @InjectPlugin that no plugin declares', () => {
     @Service()
     class UserRepository {
-      constructor(@InjectPlugin('primary_db') readonly primary: ProbePlugin, @InjectPlugin('primry_db') readonly db: ProbePlugin) {}
+      constructor(@InjectPlugin('primary_db') readonly primary: ScriptedPlugin, @InjectPlugin('primry_db') readonly db: ScriptedPlugin) {}
     }
     const error = graphError('UNKNOWN_PLUGIN', () =>
       createApp({ name: 'svc', plugins: [plugin('primary_db'), plugin('analytics_db')], services: [UserRepository] }),
@@ -57,7 +57,7 @@ describe('graph validation (at createApp, before any I/O)', () => {
     @Service()
     class UserService {
       constructor(
-        @InjectPlugin('db') readonly db: ProbePlugin,
+        @InjectPlugin('db') readonly db: ScriptedPlugin,
         readonly clock: Date,
       ) {}
     }
@@ -105,7 +105,7 @@ describe('graph validation (at createApp, before any I/O)', () => {
     const error = graphError('DEPENDENCY_CYCLE', () =>
       createApp({
         name: 'svc',
-        plugins: [probe('a', { behaviour: {}, recorder, dependsOn: ['b'] }), probe('b', { behaviour: {}, recorder, dependsOn: ['a'] })],
+        plugins: [scripted('a', { behaviour: {}, recorder, dependsOn: ['b'] }), scripted('b', { behaviour: {}, recorder, dependsOn: ['a'] })],
       }),
     );
     assert.match(error.message, /a \(dependsOn b\) → b \(dependsOn a\) → a/);
@@ -119,13 +119,13 @@ describe('graph validation (at createApp, before any I/O)', () => {
         plugins: [plugin('db')],
       }),
     );
-    assert.match(error.message, /SVC_DB_HOST would be read by both app and probe db/);
+    assert.match(error.message, /SVC_DB_HOST would be read by both app and scripted db/);
   });
 
   it('orders components deterministically: dependencies first, declaration order otherwise', async () => {
     @Service()
     class Repo {
-      constructor(@InjectPlugin('db') readonly db: ProbePlugin) {}
+      constructor(@InjectPlugin('db') readonly db: ScriptedPlugin) {}
     }
     @Service()
     class Api {
@@ -144,7 +144,7 @@ describe('graph validation (at createApp, before any I/O)', () => {
   it('works without design:paramtypes metadata (this suite runs on esbuild, which emits none)', () => {
     @Service()
     class Repo {
-      constructor(@InjectPlugin('db') readonly db: ProbePlugin) {}
+      constructor(@InjectPlugin('db') readonly db: ScriptedPlugin) {}
     }
     assert.equal(Reflect.getMetadata('design:paramtypes', Repo), undefined, 'no metadata was emitted');
   });

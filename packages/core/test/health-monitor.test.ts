@@ -1,11 +1,9 @@
+import { LogCapture } from '@plinth/testkit';
 import { strict as assert } from 'node:assert';
 import { performance } from 'node:perf_hooks';
-import { Writable } from 'node:stream';
 import { after, describe, it } from 'node:test';
 import { createApp, type App } from '../src/index.js';
 import { controllable, type ControllablePlugin } from './fixtures/controllable-plugin.js';
-
-const silent = () => new Writable({ write: (_chunk, _encoding, done) => done() });
 const running: App[] = [];
 after(async () => {
   await Promise.all(running.map((app) => app.stop()));
@@ -16,7 +14,7 @@ async function startApp(env: Record<string, string> = {}, healthTimeout = 1000):
     name: 'test-app',
     plugins: [controllable('db', { healthTimeout }), controllable('cache', { critical: false, healthTimeout })],
     env,
-    logDestination: silent(),
+    logDestination: new LogCapture(),
   });
   running.push(app);
   await app.start();

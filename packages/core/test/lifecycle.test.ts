@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { performance } from 'node:perf_hooks';
 import { describe, it } from 'node:test';
 import { Inject, InjectPlugin, PluginUnavailableError, Service, StartupAbortedError, StartupError, type OnStop, type PreStart } from '../src/index.js';
-import { probe, Recorder, testApp, type Behaviour, type ProbePlugin } from './support/probe-plugin.js';
+import { scripted, Recorder, testApp, type Behaviour, type ScriptedPlugin } from './support/scripted-plugin.js';
 
 const behaviour = (b: Behaviour = {}) => ({ behaviour: b, recorder: new Recorder() });
 
@@ -11,7 +11,7 @@ describe('lifecycle order and concurrency', () => {
     const recorder = new Recorder();
     const opts = (ms: number, dependsOn?: string[]) => ({ behaviour: { preStartMs: ms }, recorder, ...(dependsOn ? { dependsOn } : {}) });
     const { app } = testApp({
-      plugins: [probe('a', opts(80)), probe('b', opts(80)), probe('c', opts(20, ['a'])), probe('d', opts(10, ['c']))],
+      plugins: [scripted('a', opts(80)), scripted('b', opts(80)), scripted('c', opts(20, ['a'])), scripted('d', opts(10, ['c']))],
     });
     await app.start();
     const a = recorder.first('a', 'preStart')!;
@@ -41,7 +41,7 @@ describe('lifecycle order and concurrency', () => {
     const stopped: string[] = [];
     @Service()
     class Repository implements OnStop {
-      constructor(@InjectPlugin('db') readonly db: ProbePlugin) {}
+      constructor(@InjectPlugin('db') readonly db: ScriptedPlugin) {}
       onStop(): void {
         stopped.push('Repository');
       }
@@ -58,7 +58,7 @@ describe('lifecycle order and concurrency', () => {
       }
     }
     const { app } = testApp({
-      plugins: [probe('db', { behaviour: { preStartMs: 30, onStopMs: 5 }, recorder })],
+      plugins: [scripted('db', { behaviour: { preStartMs: 30, onStopMs: 5 }, recorder })],
       services: [Api, Repository],
     });
     await app.start();
@@ -77,8 +77,8 @@ describe('critical failures', () => {
     const recorder = new Recorder();
     const { app, events, logs } = testApp({
       plugins: [
-        probe('orders_db', { behaviour: { preStartMs: 20, failPreStart: Infinity, failPermanently: true }, recorder }),
-        probe('analytics_db', { behaviour: { hangPreStart: true }, recorder, critical: false }),
+        scripted('orders_db', { behaviour: { preStartMs: 20, failPreStart: Infinity, failPermanently: true }, recorder }),
+        scripted('analytics_db', { behaviour: { hangPreStart: true }, recorder, critical: false }),
       ],
     });
     await assert.rejects(app.start(), (error: unknown) => StartupError.is(error) && error.component === 'orders_db');
@@ -86,7 +86,7 @@ describe('critical failures', () => {
     const analyticsLines = logs.lines.filter((l) => String(l['msg']).includes('analytics_db') && l['level'] as number >= 40);
     assert.deepEqual(analyticsLines, [], 'no warning names analytics_db');
     const failure = logs.lines.find((l) => l['msg'] === 'preStart orders_db failed');
-    assert.ok(failure && String(failure['error']).includes('password authentication failed'), logs.text());
+    assert.ok(failure && String(failure['error']).includes('password authentication failed'), logs.text);
   });
 
   it('rolls back when the third of four critical plugins fails: the two started stop in reverse, the others never stop', async () => {
@@ -94,15 +94,15 @@ describe('critical failures', () => {
     const opts = (b: Behaviour, dependsOn?: string[]) => ({ behaviour: b, recorder, ...(dependsOn ? { dependsOn } : {}), startTimeout: 300 });
     const { app, events } = testApp({
       plugins: [
-        probe('first', opts({ preStartMs: 5 })),
-        probe('second', opts({ preStartMs: 5 }, ['first'])),
-        probe('third', opts({ failPreStart: Infinity }, ['second'])),
-        probe('fourth', opts({ preStartMs: 5 }, ['third'])),
+        scripted('first', opts({ preStartMs: 5 })),
+        scripted('second', opts({ preStartMs: 5 }, ['first'])),
+        scripted('third', opts({ failPreStart: Infinity }, ['second'])),
+        scripted('fourth', opts({ preStartMs: 5 }, ['third'])),
       ],
     });
     await assert.rejects(app.start(), (error: unknown) => {
       assert.ok(error instanceof StartupError);
-      assert.match(error.message, /probe plugin "third" \(localhost:5432\) preStart/);
+      assert.match(error.message, /scripted plugin "third" \(localhost:5432\) preStart/);
       assert.match(error.message, /ECONNREFUSED localhost:5432/);
       assert.match(error.message, /\d+ attempts/);
       assert.equal(error.component, 'third');
@@ -118,7 +118,7 @@ describe('critical failures', () => {
   });
 
   it('retries a critical preStart with backoff until it succeeds', async () => {
-    const { app, events } = testApp({ plugins: [probe('db', behaviour({ failPreStart: 2 }))] });
+    const { app, events } = testApp({ plugins: [scripted('db', behaviour({ failPreStart: 2 }))] });
     await app.start();
     const attempts = events.filter((e) => e.component === 'db' && e.phase === 'preStart');
     assert.deepEqual(
@@ -134,7 +134,7 @@ describe('critical failures', () => {
 
   it('fails at the deadline while waiting out a backoff delay, and starts no attempt after it', async () => {
     const { app, events } = testApp({
-      plugins: [probe('db', { ...behaviour({ failPreStart: Infinity }), startTimeout: 200 })],
+      plugins: [scripted('db', { ...behaviour({ failPreStart: Infinity }), startTimeout: 200 })],
       retryBackoff: { initialDelayMs: 1000, maxDelayMs: 1000 },
     });
     const started = performance.now();
@@ -143,27 +143,27 @@ describe('critical failures', () => {
     assert.ok(timedOut, 'a timedOut event was emitted');
     assert.ok(timedOut.at - started < 500, `failed at the 200 ms deadline, not after the ≥500 ms backoff (took ${Math.round(timedOut.at - started)} ms)`);
     await new Promise((resolve) => setTimeout(resolve, 1100));
-    assert.equal((app.plugin('db') as ProbePlugin).attempts, 1, 'the attempt due after the backoff never began');
+    assert.equal((app.plugin('db') as ScriptedPlugin).attempts, 1, 'the attempt due after the backoff never began');
   });
 
   it('fails at once, without retrying, when preStart throws NonRetryableError', async () => {
     const { app, events } = testApp({
-      plugins: [probe('db', { ...behaviour({ failPreStart: Infinity, failPermanently: true }), startTimeout: 5000 })],
+      plugins: [scripted('db', { ...behaviour({ failPreStart: Infinity, failPermanently: true }), startTimeout: 5000 })],
     });
     await assert.rejects(app.start(), (error: unknown) => {
       assert.ok(error instanceof StartupError);
-      assert.match(error.message, /probe plugin "db" \(localhost:5432\) preStart failed \(1 attempt, \d+ ms\): password authentication failed/);
+      assert.match(error.message, /scripted plugin "db" \(localhost:5432\) preStart failed \(1 attempt, \d+ ms\): password authentication failed/);
       assert.equal(error.attempts, 1);
       return true;
     });
-    assert.equal((app.plugin('db') as ProbePlugin).attempts, 1);
+    assert.equal((app.plugin('db') as ScriptedPlugin).attempts, 1);
     assert.ok(!events.some((e) => e.outcome === 'retrying'), 'no retry was announced');
     assert.equal(app.state, 'failed');
   });
 
   it('never puts a secret in a startup error', async () => {
     const { app } = testApp({
-      plugins: [probe('db', { ...behaviour({ failPreStart: Infinity }), startTimeout: 100 })],
+      plugins: [scripted('db', { ...behaviour({ failPreStart: Infinity }), startTimeout: 100 })],
       env: { TEST_APP_DB_PASSWORD: 's3cr3t-pass' },
     });
     await assert.rejects(app.start(), (error: Error) => {
@@ -175,15 +175,15 @@ describe('critical failures', () => {
 
   it('names the plugin\'s target when the deadline cut the first attempt before any error', async () => {
     const { app } = testApp({
-      plugins: [probe('slow', { ...behaviour({ hangPreStart: true }), startTimeout: 100 })],
+      plugins: [scripted('slow', { ...behaviour({ hangPreStart: true }), startTimeout: 100 })],
       env: { TEST_APP_SLOW_HOST: 'db.internal' },
     });
-    await assert.rejects(app.start(), /probe plugin "slow" \(db\.internal:5432\) preStart did not succeed within its 100 ms deadline/);
+    await assert.rejects(app.start(), /scripted plugin "slow" \(db\.internal:5432\) preStart did not succeed within its 100 ms deadline/);
   });
 
   it('fails a preStart that hangs at its deadline, with the deadline in the message', async () => {
     const { app, events } = testApp({
-      plugins: [probe('slow', { ...behaviour({ hangPreStart: true }), startTimeout: 150 })],
+      plugins: [scripted('slow', { ...behaviour({ hangPreStart: true }), startTimeout: 150 })],
     });
     const started = performance.now();
     await assert.rejects(app.start(), /did not succeed within its 150 ms deadline/);
@@ -197,9 +197,9 @@ describe('critical failures', () => {
     const recorder = new Recorder();
     const { app, events } = testApp({
       plugins: [
-        probe('stuck', { behaviour: { hangOnStop: true }, recorder, stopTimeout: 100 }),
-        probe('fine', { behaviour: { onStopMs: 10 }, recorder }),
-        probe('dependent', { behaviour: {}, recorder, dependsOn: ['stuck'] }),
+        scripted('stuck', { behaviour: { hangOnStop: true }, recorder, stopTimeout: 100 }),
+        scripted('fine', { behaviour: { onStopMs: 10 }, recorder }),
+        scripted('dependent', { behaviour: {}, recorder, dependsOn: ['stuck'] }),
       ],
     });
     await app.start();
@@ -216,8 +216,8 @@ describe('critical failures', () => {
     const recorder = new Recorder();
     const { app } = testApp({
       plugins: [
-        probe('db', { behaviour: { onStopMs: 120 }, recorder, stopTimeout: 200 }),
-        probe('broken', { behaviour: { preStartMs: 150, failPreStart: Infinity }, recorder, startTimeout: 180, dependsOn: ['db'] }),
+        scripted('db', { behaviour: { onStopMs: 120 }, recorder, stopTimeout: 200 }),
+        scripted('broken', { behaviour: { preStartMs: 150, failPreStart: Infinity }, recorder, startTimeout: 180, dependsOn: ['db'] }),
       ],
     });
     await assert.rejects(app.start(), StartupError);
@@ -228,16 +228,16 @@ describe('critical failures', () => {
 describe('non-critical plugins', () => {
   it('starts degraded, fails calls fast during the outage, and recovers to ready in the background', async () => {
     const cache = behaviour({ failPreStart: 3 });
-    const { app, events } = testApp({ plugins: [probe('db', behaviour()), probe('cache', { ...cache, critical: false })] });
+    const { app, events } = testApp({ plugins: [scripted('db', behaviour()), scripted('cache', { ...cache, critical: false })] });
     const states: string[] = [];
     app.on('state', (change) => states.push(change.to));
     await app.start();
     assert.equal(app.state, 'degraded');
-    const plugin = app.plugin('cache') as ProbePlugin;
+    const plugin = app.plugin('cache') as ScriptedPlugin;
     const before = performance.now();
     assert.throws(() => plugin.query(), (error: unknown) => error instanceof PluginUnavailableError && /cache/.test(error.message));
     assert.ok(performance.now() - before < 50, 'the call failed fast');
-    assert.equal((app.plugin('db') as ProbePlugin).query(), 'db:ok');
+    assert.equal((app.plugin('db') as ScriptedPlugin).query(), 'db:ok');
 
     await waitForState(app, 'ready');
     assert.equal(plugin.query(), 'cache:ok');
@@ -250,7 +250,7 @@ describe('non-critical plugins', () => {
 
   it('can be made critical through env', async () => {
     const { app } = testApp({
-      plugins: [probe('cache', { ...behaviour({ failPreStart: Infinity }), critical: false, startTimeout: 100 })],
+      plugins: [scripted('cache', { ...behaviour({ failPreStart: Infinity }), critical: false, startTimeout: 100 })],
       env: { TEST_APP_CACHE_CRITICAL: 'true' },
     });
     await assert.rejects(app.start(), StartupError);
@@ -259,18 +259,18 @@ describe('non-critical plugins', () => {
 
   it('stops background recovery at shutdown and does not stop what never started', async () => {
     const cache = behaviour({ failPreStart: Infinity });
-    const { app } = testApp({ plugins: [probe('cache', { ...cache, critical: false })] });
+    const { app } = testApp({ plugins: [scripted('cache', { ...cache, critical: false })] });
     await app.start();
     const report = await app.stop();
     assert.equal(report.clean, true);
     assert.equal(cache.recorder.first('cache', 'onStop'), undefined);
-    const attempts = (app.plugin('cache') as ProbePlugin).attempts;
+    const attempts = (app.plugin('cache') as ScriptedPlugin).attempts;
     await new Promise((resolve) => setTimeout(resolve, 150));
-    assert.equal((app.plugin('cache') as ProbePlugin).attempts, attempts, 'no reconnect attempts after stop');
+    assert.equal((app.plugin('cache') as ScriptedPlugin).attempts, attempts, 'no reconnect attempts after stop');
   });
   it('does not hold up shutdown while recovery waits out a long backoff delay', async () => {
     const { app, events } = testApp({
-      plugins: [probe('cache', { ...behaviour({ failPreStart: Infinity }), critical: false })],
+      plugins: [scripted('cache', { ...behaviour({ failPreStart: Infinity }), critical: false })],
       recoveryBackoff: { initialDelayMs: 400, maxDelayMs: 10_000 },
     });
     await app.start();
@@ -288,8 +288,8 @@ describe('stop during startup', () => {
     const recorder = new Recorder();
     const { app, events } = testApp({
       plugins: [
-        probe('fast', { behaviour: { preStartMs: 5 }, recorder }),
-        probe('slow', { behaviour: { preStartMs: 5_000 }, recorder }),
+        scripted('fast', { behaviour: { preStartMs: 5 }, recorder }),
+        scripted('slow', { behaviour: { preStartMs: 5_000 }, recorder }),
       ],
     });
     const starting = app.start();
@@ -306,7 +306,7 @@ describe('stop during startup', () => {
 
   it('joins the running shutdown when an app.signal listener calls stop() (no second shutdown)', async () => {
     const recorder = new Recorder();
-    const { app } = testApp({ plugins: [probe('db', { behaviour: { onStopMs: 10 }, recorder })] });
+    const { app } = testApp({ plugins: [scripted('db', { behaviour: { onStopMs: 10 }, recorder })] });
     await app.start();
     let fromListener: Promise<unknown> | undefined;
     app.signal.addEventListener('abort', () => (fromListener = app.stop('from listener')));
@@ -317,7 +317,7 @@ describe('stop during startup', () => {
   });
 
   it('is idempotent: every caller awaits the same shutdown', async () => {
-    const { app } = testApp({ plugins: [probe('db', behaviour({ onStopMs: 30 }))] });
+    const { app } = testApp({ plugins: [scripted('db', behaviour({ onStopMs: 30 }))] });
     await app.start();
     const [a, b] = [app.stop(), app.stop()];
     assert.equal(a, b);
@@ -327,7 +327,7 @@ describe('stop during startup', () => {
 
 describe('lifecycle events', () => {
   it('logs one startup summary line per component with its time in each phase', async () => {
-    const { app, logs } = testApp({ plugins: [probe('db', behaviour({ preStartMs: 20 }))] });
+    const { app, logs } = testApp({ plugins: [scripted('db', behaviour({ preStartMs: 20 }))] });
     await app.start();
     const summary = logs.lines.filter((l) => l['msg'] === 'component started');
     assert.equal(summary.length, 1);

@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { Writable } from 'node:stream';
+import { LogCapture } from '@plinth/testkit';
 import { describe, it } from 'node:test';
 import { Counter } from 'prom-client';
 import { createApp, definePlugin, type HookContext } from '../src/index.js';
@@ -69,9 +69,8 @@ describe('/metrics', () => {
           }),
       }),
     });
-    const silent = () => new Writable({ write: (_c, _e, done) => done() });
-    const a = createApp({ name: 'app-a', plugins: [slow('db')], env: {}, logDestination: silent() });
-    const b = createApp({ name: 'app-b', env: {}, logDestination: silent() });
+    const a = createApp({ name: 'app-a', plugins: [slow('db')], env: {}, logDestination: new LogCapture() });
+    const b = createApp({ name: 'app-b', env: {}, logDestination: new LogCapture() });
     try {
       assert.notEqual(a.metrics, b.metrics);
       new Counter({ name: 'orders_total', help: 'Orders taken', registers: [a.metrics] }).inc(3);

@@ -7,7 +7,7 @@ import { HookTimeoutError } from '../src/lifecycle/index.js';
 import { StartupError, type ErrorContext, type HttpAddress, type RequestRecord } from '../src/index.js';
 import { request } from './fixtures/harness.js';
 import { firstPlugin, hooksPlugin, type HooksPlugin } from './fixtures/hooks-plugin.js';
-import { probe, Recorder, testApp } from './support/probe-plugin.js';
+import { scripted, Recorder, testApp } from './support/scripted-plugin.js';
 
 function listen(server: http.Server): Promise<string> {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)));
@@ -46,7 +46,7 @@ describe('ctx.app: the app as a plugin sees it', () => {
   });
 
   it('delivers state changes and lifecycle events until unsubscribed', async () => {
-    const { app } = testApp({ plugins: [hooksPlugin('tracker'), probe('db', { behaviour: {}, recorder: new Recorder() })] });
+    const { app } = testApp({ plugins: [hooksPlugin('tracker'), scripted('db', { behaviour: {}, recorder: new Recorder() })] });
     const states: string[] = [];
     const events: string[] = [];
     app.on('state', () => undefined);
@@ -66,7 +66,7 @@ describe('ctx.app: the app as a plugin sees it', () => {
 
   it('hides every sensitive value the app knows, its own and other plugins\'', async () => {
     const { app } = testApp({
-      plugins: [hooksPlugin('tracker'), probe('db', { behaviour: {}, recorder: new Recorder() })],
+      plugins: [hooksPlugin('tracker'), scripted('db', { behaviour: {}, recorder: new Recorder() })],
       env: { TEST_APP_DB_PASSWORD: 's3cret-db', TEST_APP_TRACKER_TOKEN: 'tok-123' },
     });
     await app.start();
@@ -82,7 +82,7 @@ describe("order: 'first'", () => {
     const recorder = new Recorder();
     const order: string[] = [];
     const { app, events } = testApp({
-      plugins: [probe('a', { behaviour: { preStartMs: 30 }, recorder }), probe('b', { behaviour: {}, recorder, dependsOn: ['a'] }), firstPlugin('tracker')],
+      plugins: [scripted('a', { behaviour: { preStartMs: 30 }, recorder }), scripted('b', { behaviour: {}, recorder, dependsOn: ['a'] }), firstPlugin('tracker')],
     });
     await app.start();
     await app.stop();
@@ -145,7 +145,7 @@ describe('shutdown steps from plugins', () => {
     assert.equal(aborted, true);
     assert.equal(report.clean, true);
     assert.equal(app.state, 'stopped');
-    assert.ok(logs.lines.some((l) => l['msg'] === 'shutdown step failed'), logs.text());
+    assert.ok(logs.lines.some((l) => l['msg'] === 'shutdown step failed'), logs.text);
   });
 });
 
@@ -238,7 +238,7 @@ describe('the error channel', () => {
   it('reports a failed startup as a fatal StartupError whose cause is the real error', async () => {
     const recorder = new Recorder();
     const { app } = testApp({
-      plugins: [hooksPlugin('tracker'), probe('db', { behaviour: { failPreStart: Infinity, failPermanently: true }, recorder })],
+      plugins: [hooksPlugin('tracker'), scripted('db', { behaviour: { failPreStart: Infinity, failPermanently: true }, recorder })],
     });
     const reports: [unknown, ErrorContext][] = [];
     // The plugin subscribes while it is created, as an error tracker would.
@@ -266,8 +266,8 @@ describe('the error channel', () => {
     const { app } = testApp({
       plugins: [
         firstPlugin('tracker'),
-        probe('slow', { behaviour: { hangOnStop: true }, recorder, stopTimeout: 100 }),
-        probe('broken', { behaviour: { failOnStop: true }, recorder }),
+        scripted('slow', { behaviour: { hangOnStop: true }, recorder, stopTimeout: 100 }),
+        scripted('broken', { behaviour: { failOnStop: true }, recorder }),
       ],
     });
     await app.start();
@@ -277,7 +277,7 @@ describe('the error channel', () => {
     assert.equal(report.clean, false);
     const byComponent = Object.fromEntries(reports.map(([error, context]) => [context.component, { error, context }]));
     assert.ok(byComponent['slow']?.error instanceof HookTimeoutError);
-    assert.deepEqual(byComponent['slow']?.context, { source: 'stop', level: 'error', component: 'slow', pluginType: 'probe', phase: 'onStop', attempt: 1 });
+    assert.deepEqual(byComponent['slow']?.context, { source: 'stop', level: 'error', component: 'slow', pluginType: 'scripted', phase: 'onStop', attempt: 1 });
     assert.equal((byComponent['broken']?.error as Error).message, 'close failed');
     assert.equal(byComponent['broken']?.context.source, 'stop');
   });

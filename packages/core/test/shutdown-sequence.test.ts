@@ -2,20 +2,18 @@ import { strict as assert } from 'node:assert';
 import http from 'node:http';
 import net, { type AddressInfo, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { Writable } from 'node:stream';
+import { LogCapture } from '@plinth/testkit';
 import { describe, it } from 'node:test';
 import { createApp, type StateChange } from '../src/index.js';
 import { controllable, type ControllablePlugin } from './fixtures/controllable-plugin.js';
 import { request } from './fixtures/harness.js';
-
-const silent = () => new Writable({ write: (_chunk, _encoding, done) => done() });
 
 async function appWithServer(env: Record<string, string>) {
   const app = createApp({
     name: 'test-app',
     plugins: [controllable('db'), controllable('cache', { critical: false })],
     env,
-    logDestination: silent(),
+    logDestination: new LogCapture(),
   });
   const states: StateChange[] = [];
   app.on('state', (change) => states.push(change));
@@ -88,7 +86,7 @@ describe('shutdown sequence', () => {
   });
 
   it('serveHttp serves a request listener (an express app) with the probes, and drains it', async () => {
-    const app = createApp({ name: 'test-app', plugins: [controllable('db')], env: {}, logDestination: silent() });
+    const app = createApp({ name: 'test-app', plugins: [controllable('db')], env: {}, logDestination: new LogCapture() });
     await app.start();
     const server = await app.serveHttp((_req, res) => res.end('from the handler\n'), { port: 0, host: '127.0.0.1' });
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

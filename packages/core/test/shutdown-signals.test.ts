@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { performance } from 'node:perf_hooks';
 import { describe, it } from 'node:test';
+import { startKeepAliveLoad, waitFor } from '@plinth/testkit';
 import { byMessage, logObjects, request, startServiceApp } from './fixtures/harness.js';
 
 const hungStop = {
@@ -44,6 +45,32 @@ describe('signals and the hard deadline', () => {
       assert.equal(line['level'], 60);
       assert.ok(app.child.stdout.includes('HTTP server'), 'the HTTP server had drained before the hooks ran');
     } finally {
+      await app.child.kill();
+    }
+  });
+});
+
+describe('signals that do not stop the app', () => {
+  it('SIGHUP and SIGUSR2 are logged and ignored: the app keeps serving under traffic', async () => {
+    const app = await startServiceApp();
+    const load = startKeepAliveLoad({ url: `${app.api}/work`, connections: 4 });
+    try {
+      await waitFor(() => load.report().completed > 20, { timeoutMs: 10_000 });
+      app.child.signal('SIGHUP');
+      await app.child.waitForLine(byMessage('received SIGHUP: ignored, the app keeps serving'));
+      app.child.signal('SIGUSR2');
+      await app.child.waitForLine(byMessage('received SIGUSR2: ignored, the app keeps serving'));
+      const before = load.report().completed;
+      await waitFor(() => load.report().completed > before + 20, { timeoutMs: 10_000 });
+      const report = await load.stop();
+      assert.equal(app.child.exitInfo, undefined, 'still running');
+      assert.equal(report.completed, report.byStatus[200], JSON.stringify(report));
+      assert.equal(report.resetOnReusedSocket + report.otherErrors + report.refused, 0, JSON.stringify(report));
+      assert.equal((await request(`${app.health}/health/ready`)).status, 200);
+      app.child.signal('SIGTERM');
+      assert.deepEqual(await app.child.exited, { code: 0, signal: null });
+    } finally {
+      await load.stop();
       await app.child.kill();
     }
   });

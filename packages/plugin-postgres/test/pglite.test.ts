@@ -74,11 +74,11 @@ describe('postgres on embedded PGlite (neither URL nor HOST set)', () => {
     }
     // One line per instance says it is embedded and which env var switches to PostgreSQL.
     for (const prefix of ['PRIMARY_DB', 'ANALYTICS_DB']) {
-      const lines = first.logs.messages(/embedded PGlite/).filter((line) => String(line['msg']).includes(`ACCOUNTS_${prefix}_URL`));
+      const lines = first.logs.matching(/embedded PGlite/).filter((line) => String(line['msg']).includes(`ACCOUNTS_${prefix}_URL`));
       assert.equal(lines.length, 1, `${prefix}: ${JSON.stringify(lines)}`);
       assert.match(String(lines[0]!['msg']), /data folder/);
     }
-    assert.equal(first.logs.messages(/embedded database closed/).length, 2);
+    assert.equal(first.logs.matching(/embedded database closed/).length, 2);
 
     // A restart finds its data and nothing left to migrate.
     const second = accountsApp(env);
@@ -88,7 +88,7 @@ describe('postgres on embedded PGlite (neither URL nor HOST set)', () => {
       assert.equal(await accounts.userCount(), 3);
       const primary = second.app.plugin('primary_db') as PostgresPlugin<typeof primarySchema>;
       assert.equal((await primary.db.select().from(migrationRuns)).length, 1);
-      assert.equal(second.logs.messages(/^migrations up to date$/).length, 2);
+      assert.equal(second.logs.matching(/^migrations up to date$/).length, 2);
     } finally {
       await second.app.stop();
     }
@@ -106,10 +106,10 @@ describe('postgres on embedded PGlite (neither URL nor HOST set)', () => {
     } finally {
       await app.stop();
     }
-    const [line] = logs.messages(/embedded PGlite/);
+    const [line] = logs.matching(/embedded PGlite/);
     assert.match(String(line?.['msg']), /in memory/);
     assert.match(String(line?.['msg']), /LEDGER_PRIMARY_DB_URL or LEDGER_PRIMARY_DB_HOST/);
-    assert.equal(logs.messages(/applied 2 migration\(s\)/).length, 1);
+    assert.equal(logs.matching(/applied 2 migration\(s\)/).length, 1);
   });
 
   it('fails startup naming the instance and the folder when a critical data folder is unusable; a non-critical one degrades', async () => {

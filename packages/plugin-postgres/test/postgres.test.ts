@@ -124,7 +124,7 @@ describe('postgres on a PostgreSQL server', () => {
       const journal = await plugin.sql<{ n: number }[]>`select count(*)::int as n from drizzle.__drizzle_migrations`;
       assert.equal(journal[0]!.n, 2);
 
-      const outcomes = [first, second].map(({ logs }) => logs.messages(/^applied|^migrations up to date/).map((l) => l['msg']));
+      const outcomes = [first, second].map(({ logs }) => logs.matching(/^applied|^migrations up to date/).map((l) => l['msg']));
       assert.deepEqual(outcomes.flat().sort(), ['applied 2 migration(s)', 'migrations up to date']);
       // No advisory lock is left behind.
       const locks = await plugin.sql<{ n: number }[]>`select count(*)::int as n from pg_locks where locktype = 'advisory'`;
@@ -277,7 +277,7 @@ describe('postgres on a PostgreSQL server', () => {
       const plugin = app.plugin('primary_db') as PrimaryPlugin;
       const [backend] = await plugin.sql<{ pid: number }[]>`select pg_backend_pid() as pid`;
       await withClient(adminUrl, (c) => c`select pg_terminate_backend(${backend!.pid})`);
-      await waitFor(() => logs.messages(/a pool connection closed; the server still answers/).length === 1, {
+      await waitFor(() => logs.matching(/a pool connection closed; the server still answers/).length === 1, {
         message: 'the dropped connection was checked',
       });
       await plugin.db.execute(sql`select 1`);
@@ -313,7 +313,7 @@ describe('postgres on a PostgreSQL server', () => {
       await waitFor(() => app.state === 'ready', { message: 'app ready again', timeoutMs: 10_000 });
       await plugin.db.execute(sql`select 1`);
       assert.deepEqual(states.slice(-3), ['ready', 'degraded', 'ready']);
-      assert.equal(logs.messages(/primary_db available again/).length, 1);
+      assert.equal(logs.matching(/primary_db available again/).length, 1);
       // The dropped connection does not hold up shutdown.
       assert.equal((await app.stop()).clean, true);
     } finally {
@@ -337,10 +337,10 @@ describe('postgres on a PostgreSQL server', () => {
       consoleLog.mock.restore();
       await app.stop();
     }
-    const [notice] = logs.messages(/server notice: notice through sql/);
+    const [notice] = logs.matching(/server notice: notice through sql/);
     assert.equal(notice?.['prefix'], 'primary_db');
     assert.equal(notice?.['level'], 30);
-    const [warning] = logs.messages(/server notice: warning through db/);
+    const [warning] = logs.matching(/server notice: warning through db/);
     assert.equal(warning?.['level'], 40);
   });
 

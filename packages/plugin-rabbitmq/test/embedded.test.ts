@@ -136,7 +136,7 @@ describe('embedded in-process broker', () => {
       plugins: [rabbitmq('events', { topology })],
       services: [Consumer],
       env: { TEST_APP_LOG_LEVEL: 'silent' },
-      logDestination: logs.stream,
+      logDestination: logs,
     });
     const events: LifecycleEvent[] = [];
     app.on('lifecycle', (event) => events.push(event));

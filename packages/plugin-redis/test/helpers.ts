@@ -1,35 +1,15 @@
 import { performance } from 'node:perf_hooks';
-import { Writable } from 'node:stream';
 import { createApp, type App, type AppState, type LifecycleEvent, type PluginDeclaration } from '@plinth/core';
+import { LogCapture } from '@plinth/testkit';
 import { createClient } from 'redis';
 
 export const APP_NAME = 'cache-app';
 /** `{APP}_{PREFIX}_{KEY}` for this suite's app. */
 export const envOf = (prefix: string, key: string): string => `CACHE_APP_${prefix.toUpperCase()}_${key}`;
 
-/** Log lines (parsed pino JSON) written by an app under test. */
-export class LogSink extends Writable {
-  readonly lines: Record<string, unknown>[] = [];
-
-  constructor() {
-    super({
-      write: (chunk: Buffer, _encoding, done) => {
-        for (const line of chunk.toString('utf8').split('\n')) {
-          if (line.trim() !== '') this.lines.push(JSON.parse(line) as Record<string, unknown>);
-        }
-        done();
-      },
-    });
-  }
-
-  matching(pattern: RegExp): Record<string, unknown>[] {
-    return this.lines.filter((line) => pattern.test(String(line['msg'])));
-  }
-}
-
 export interface TestApp {
   readonly app: App;
-  readonly logs: LogSink;
+  readonly logs: LogCapture;
   readonly events: LifecycleEvent[];
   /** Every state the app went through, with monotonic timestamps. */
   readonly states: { readonly to: AppState; readonly at: number; readonly reason: string | undefined }[];
@@ -46,7 +26,7 @@ export async function stopApps(): Promise<void> {
 
 /** An app with the given plugins, config from `env` only, fast background recovery. */
 export function testApp(plugins: PluginDeclaration[], env: Record<string, string>, logLevel = 'debug'): TestApp {
-  const logs = new LogSink();
+  const logs = new LogCapture();
   const app = createApp({
     name: APP_NAME,
     plugins,

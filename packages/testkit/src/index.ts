@@ -21,3 +21,4 @@ export { startRedisServer, ping as redisPing } from './redis-server.js';
 export type { RedisServer, RedisServerOptions } from './redis-server.js';
 export { startFakeConsul } from './fake-consul/fake-consul.js';
 export type { CheckStatus, FakeCheck, FakeConsul, FakeConsulEvent, FakeConsulOptions, FakeConsulRequest, FakeService } from './fake-consul/fake-consul.js';
+export { LogCapture } from './log-capture.js';

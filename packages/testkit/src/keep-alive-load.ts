@@ -31,7 +31,7 @@ export interface LoadReport {
   readonly byStatus: Readonly<Record<number, number>>;
   /**
    * ECONNRESET / EPIPE / "socket hang up" on a request sent over a kept-alive
-   * socket: a request the server dropped on an established connection (DESIGN §7 says: never).
+   * socket: a request the server dropped on an established connection (a graceful drain never does that).
    */
   readonly resetOnReusedSocket: number;
   /** The same on a fresh connection: e.g. reset from the accept backlog while the listener closed. */

@@ -147,7 +147,8 @@ export class AppLifecycle {
     for (const line of summarizeStartup(components, events)) logger.info(line, 'component started');
     this.#state.settle(components);
     this.#state.followAvailability(components);
-    logger.info({ startupMs: Math.round(performance.now() - started), state: this.state }, `${this.#name} started`);
+    const embedded = components.filter((c) => c.embedded).map((c) => c.id);
+    logger.info({ startupMs: Math.round(performance.now() - started), state: this.state, ...(embedded.length ? { embedded } : {}) }, `${this.#name} started`);
   }
 
   async #stop(reason: string): Promise<StopReport> {

@@ -55,6 +55,8 @@ const DEFAULT_SHUTDOWN_TIMEOUT_MS = 25_000;
  * - `--help` prints the config, `--version` the app's version;
  * - the health server (`{APP}_HEALTH_PORT`, 0 for none) opens before startup begins;
  * - SIGTERM/SIGINT stop it gracefully; a second signal exits at once;
+ * - SIGHUP and SIGUSR2 are logged and ignored: the app keeps serving (their default would
+ *   end the process); SIGUSR1 is left to Node, which starts the inspector;
  * - an uncaught exception or unhandled rejection is logged, then the app stops gracefully
  *   and the process exits 1;
  * - past `{APP}_SHUTDOWN_TIMEOUT` the process exits 1, logging what was still running;
@@ -95,6 +97,11 @@ export async function runProcess(app: ProcessHost, options: RunOptions = {}): Pr
     crashed = true;
     void app.stop(origin === 'uncaughtException' ? 'uncaught exception' : 'unhandled promise rejection');
   };
+  const ignore = (signal: NodeJS.Signals): void => {
+    log(app, 'warn', { signal, state: app.state() }, `received ${signal}: ignored, the app keeps serving`);
+  };
+  process.on('SIGHUP', ignore);
+  process.on('SIGUSR2', ignore);
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
   process.on('uncaughtException', onFatal('uncaughtException'));
@@ -157,8 +164,10 @@ function armHardDeadline(app: ProcessHost, running: ReadonlyMap<string, Lifecycl
   }, budget).unref();
 }
 
+const LEVELS = { fatal: 60, error: 50, warn: 40 } as const;
+
 /** Through the app's logger once it exists; before that, a JSON line of the same shape. */
-function log(app: ProcessHost, level: 'fatal' | 'error', fields: Record<string, unknown>, msg: string): void {
+function log(app: ProcessHost, level: 'fatal' | 'error' | 'warn', fields: Record<string, unknown>, msg: string): void {
   const logger = app.logger();
   if (logger) {
     logger[level](fields, msg);
@@ -166,7 +175,7 @@ function log(app: ProcessHost, level: 'fatal' | 'error', fields: Record<string, 
   }
   const { err, ...rest } = fields;
   const error = err instanceof Error ? { type: err.name, message: err.message, stack: err.stack } : err;
-  process.stdout.write(`${JSON.stringify({ level: level === 'fatal' ? 60 : 50, time: Date.now(), app: app.name, ...rest, ...(err === undefined ? {} : { err: error }), msg })}\n`);
+  process.stdout.write(`${JSON.stringify({ level: LEVELS[level], time: Date.now(), app: app.name, ...rest, ...(err === undefined ? {} : { err: error }), msg })}\n`);
 }
 
 async function exitAfterSteps(app: ProcessHost, code: number): Promise<never> {

@@ -6,6 +6,8 @@ export interface ComponentSummary {
   readonly kind: 'plugin' | 'service';
   readonly pluginType: string | undefined;
   readonly status: 'started' | 'degraded';
+  /** A plugin running its embedded fallback. */
+  readonly embedded: boolean;
   readonly preStartMs: number | undefined;
   readonly onStartMs: number | undefined;
 }
@@ -23,6 +25,7 @@ export function summarizeStartup(components: readonly LifecycleComponent[], even
     kind: c.kind,
     pluginType: c.pluginType,
     status: c.availability && !c.availability.available ? 'degraded' : 'started',
+    embedded: c.embedded,
     preStartMs: span(c.id, 'preStart'),
     onStartMs: span(c.id, 'onStart'),
   }));

@@ -6,6 +6,8 @@ export interface CheckResult {
   /** A critical check that is down makes the app not ready. */
   readonly critical: boolean;
   readonly latencyMs: number;
+  /** The plugin runs its embedded fallback. */
+  readonly embedded?: boolean;
   /** Why it is down, redacted; shown to callers only when details are unlocked. */
   readonly error?: string;
 }

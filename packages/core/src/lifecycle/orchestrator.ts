@@ -1,12 +1,13 @@
 import { performance } from 'node:perf_hooks';
-import { handleAll, handleWhen, retry, type ExponentialBackoff, type RetryPolicy } from 'cockatiel';
+import { handleAll, handleWhen, retry } from 'cockatiel';
 import type { ErrorContext } from '../app/error-channel.js';
-import { HookTimeoutError, NonRetryableError, StartupAbortedError, StartupError } from '../errors.js';
+import { HookTimeoutError, StartupAbortedError } from '../errors.js';
 import { messageOf } from '../message-of.js';
 import { exponentialBackoff, sleep, type BackoffOptions } from './backoff.js';
 import { describeComponent, type LifecycleComponent } from './component.js';
 import { raceAbort, withDeadline } from './deadline.js';
 import type { LifecycleEvent, LifecycleOutcome, LifecyclePhase } from './events.js';
+import { isRetryable, lifecycleEvent, retryWithin, startupFailure } from './lifecycle-failures.js';
 import type { HookContext } from './hooks.js';
 
 export interface OrchestratorOptions {
@@ -135,7 +136,7 @@ export class Orchestrator {
     const deadline = AbortSignal.any([phaseSignal, timeout.signal]);
     let attempts = 0;
     let lastError: unknown;
-    const policy = retry(handleWhen(isRetryable), { maxAttempts: Number.MAX_SAFE_INTEGER, backoff: this.#backoff(this.#options.retryBackoff) });
+    const policy = retry(handleWhen(isRetryable), { maxAttempts: Number.MAX_SAFE_INTEGER, backoff: exponentialBackoff(this.#options.retryBackoff) });
     try {
       await retryWithin(policy, deadline, async () => {
         attempts += 1;
@@ -162,7 +163,7 @@ export class Orchestrator {
       const cause = lastError ?? error;
       this.#emit(component, 'preStart', timedOut ? 'timedOut' : 'failed', attempts, started, cause);
       if (timedOut) this.#report(component, 'preStart', attempts, timeout.signal.reason, 'lifecycle', 'warning');
-      throw this.#startupError(component, 'preStart', attempts, started, cause, timedOut);
+      throw startupFailure(component, 'preStart', attempts, started, cause, timedOut);
     } finally {
       clearTimeout(timer);
     }
@@ -193,7 +194,7 @@ export class Orchestrator {
       this.#emit(component, hook, HookTimeoutError.is(error) ? 'timedOut' : 'failed', 1, started, error);
       if (hook === 'onStop') this.#report(component, hook, 1, error, 'stop', 'error');
       else if (HookTimeoutError.is(error)) this.#report(component, hook, 1, error, 'lifecycle', 'warning');
-      throw hook === 'onStop' ? error : this.#startupError(component, hook, 1, started, error, HookTimeoutError.is(error));
+      throw hook === 'onStop' ? error : startupFailure(component, hook, 1, started, error, HookTimeoutError.is(error));
     }
     this.#emit(component, hook, 'succeeded', 1, started);
     if (hook === 'onStart') this.#onStarted.add(component.id);
@@ -214,7 +215,7 @@ export class Orchestrator {
   /** Retries a degraded plugin's preStart in the background until it succeeds or shutdown begins. */
   async #recover(component: LifecycleComponent): Promise<void> {
     const appSignal = this.#options.appSignal;
-    const policy = retry(handleAll, { maxAttempts: Number.MAX_SAFE_INTEGER, backoff: this.#backoff(this.#options.recoveryBackoff) });
+    const policy = retry(handleAll, { maxAttempts: Number.MAX_SAFE_INTEGER, backoff: exponentialBackoff(this.#options.recoveryBackoff) });
     let attempts = 0;
     try {
       // The first backoff delay happens before the first retry, so wait one delay up front.
@@ -286,71 +287,11 @@ export class Orchestrator {
     return { clean: failures.length === 0, failures };
   }
 
-  #backoff(options: BackoffOptions): ExponentialBackoff<unknown> {
-    return exponentialBackoff(options);
-  }
-
-  #startupError(
-    component: LifecycleComponent,
-    phase: HookName,
-    attempts: number,
-    started: number,
-    cause: unknown,
-    timedOut: boolean,
-  ): StartupError {
-    const elapsed = Math.round(performance.now() - started);
-    const what = describeComponent(component);
-    const tries = `${attempts} attempt${attempts === 1 ? '' : 's'}`;
-    const reason = component.redact(messageOf(cause));
-    const message = timedOut
-      ? `${what} ${phase} did not succeed within its ${component.timeouts[phase]} ms deadline (${tries}, ${elapsed} ms): ${reason}`
-      : `${what} ${phase} failed (${tries}, ${elapsed} ms): ${reason}`;
-    return new StartupError(message, component.id, phase, attempts, { cause });
-  }
-
   #report(component: LifecycleComponent, phase: HookName, attempt: number, error: unknown, source: 'lifecycle' | 'stop', level: 'warning' | 'error'): void {
     this.#options.reportError(error, { source, level, component: component.id, ...(component.pluginType ? { pluginType: component.pluginType } : {}), phase, attempt });
   }
 
-  #emit(
-    component: LifecycleComponent,
-    phase: LifecyclePhase,
-    outcome: LifecycleOutcome,
-    attempt: number,
-    startedAt: number,
-    error?: unknown,
-  ): void {
-    const now = performance.now();
-    this.#options.emit({
-      component: component.id,
-      kind: component.kind,
-      pluginType: component.pluginType,
-      phase,
-      outcome,
-      attempt,
-      at: outcome === 'begin' ? startedAt : now,
-      durationMs: outcome === 'begin' ? undefined : now - startedAt,
-      error: error === undefined ? undefined : component.redact(messageOf(error)),
-    });
+  #emit(component: LifecycleComponent, phase: LifecyclePhase, outcome: LifecycleOutcome, attempt: number, startedAt: number, error?: unknown): void {
+    this.#options.emit(lifecycleEvent(component, phase, outcome, attempt, startedAt, error));
   }
-}
-
-/**
- * Runs `attempt` under `policy` until it succeeds or `signal` aborts. cockatiel's backoff
- * wait does not watch the signal, so a long delay would outlive a preStart deadline or hold
- * up shutdown: the race settles at the abort, and an attempt due after it never begins.
- */
-function retryWithin(policy: RetryPolicy, signal: AbortSignal, attempt: () => Promise<void>): Promise<void> {
-  return raceAbort(
-    policy.execute(() => {
-      signal.throwIfAborted();
-      return attempt();
-    }, signal),
-    signal,
-  );
-}
-
-/** A preStart failure is retried unless the plugin said retrying cannot help. */
-function isRetryable(error: unknown): boolean {
-  return !NonRetryableError.is(error);
 }

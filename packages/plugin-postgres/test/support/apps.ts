@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import postgresJs from 'postgres';
 import { postgres } from '../../src/index.js';
 import { analyticsSchema, primarySchema } from '../fixtures/schema.js';
-import { LogCapture } from './logs.js';
+import { LogCapture } from '@plinth/testkit';
 import { AccountService } from './services.js';
 
 export const PRIMARY_MIGRATIONS = fileURLToPath(new URL('../fixtures/migrations', import.meta.url));

@@ -1,25 +1,9 @@
-import { Writable } from 'node:stream';
 import amqp from 'amqplib';
 import { createApp, type App, type LifecycleEvent } from '@plinth/core';
-import { requireService } from '@plinth/testkit';
+import { LogCapture, requireService } from '@plinth/testkit';
 import { rabbitmq, type RabbitMqOptions, type RabbitMqPlugin } from '../../src/index.js';
 
-/** JSON log lines an app wrote, parsed. */
-export class LogCapture {
-  readonly lines: Record<string, unknown>[] = [];
-  readonly stream = new Writable({
-    write: (chunk: Buffer, _encoding, done) => {
-      for (const line of chunk.toString('utf8').split('\n')) {
-        if (line.trim()) this.lines.push(JSON.parse(line) as Record<string, unknown>);
-      }
-      done();
-    },
-  });
-
-  matching(pattern: RegExp): Record<string, unknown>[] {
-    return this.lines.filter((l) => pattern.test(String(l['msg'] ?? '')));
-  }
-}
+export { LogCapture };
 
 export interface TestApp {
   readonly app: App;
@@ -44,7 +28,7 @@ export function testApp(options: { env?: Record<string, string>; rabbitmq?: Rabb
     name: 'test-app',
     plugins: [rabbitmq('events', options.rabbitmq ?? {})],
     env: { TEST_APP_LOG_LEVEL: 'debug', ...FAST, ...options.env },
-    logDestination: logs.stream,
+    logDestination: logs,
     retryBackoff: { initialDelayMs: 20, maxDelayMs: 100 },
     recoveryBackoff: { initialDelayMs: 50, maxDelayMs: 200 },
   });

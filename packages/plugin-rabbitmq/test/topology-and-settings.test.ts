@@ -127,7 +127,7 @@ describe('connection settings', () => {
     });
   });
 
-  it('lists its settings in describeConfig, the password and URL marked sensitive', () => {
+  it('lists its settings in describeSettings, the password and URL marked sensitive', () => {
     const app = createApp({ name: 'test-app', plugins: [rabbitmq('events')], env: {} });
     const entries = app.describeSettings().filter((e) => e.env.startsWith('TEST_APP_EVENTS_'));
     const names = entries.map((e) => e.env);

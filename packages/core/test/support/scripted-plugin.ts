@@ -1,4 +1,3 @@
-import { Writable } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import {
   createApp,
@@ -16,6 +15,7 @@ import {
   type PreStart,
   type SettingsSchema,
 } from '../../src/index.js';
+import { LogCapture } from '@plinth/testkit';
 
 /** One hook call, recorded with monotonic start/end times. */
 export interface HookCall {
@@ -52,7 +52,7 @@ export class Recorder {
   }
 }
 
-/** How a probe plugin behaves; every field can change while the test runs. */
+/** How a scripted plugin behaves; every field can change while the test runs. */
 export interface Behaviour {
   preStartMs?: number;
   /** Number of preStart attempts that fail before one succeeds (Infinity: always). */
@@ -65,8 +65,8 @@ export interface Behaviour {
   failOnStop?: boolean;
 }
 
-/** A plugin written for the tests: latency, failures and hangs under the test's control. */
-export class ProbePlugin implements PreStart, OnStart, OnStop, HealthCheck {
+/** A plugin written for the tests: latency, failures and hangs follow a script the test sets. */
+export class ScriptedPlugin implements PreStart, OnStart, OnStop, HealthCheck {
   attempts = 0;
 
   constructor(
@@ -130,36 +130,22 @@ export class ProbePlugin implements PreStart, OnStart, OnStop, HealthCheck {
   }
 }
 
-export const probe = definePlugin({
-  type: 'probe',
+export const scripted = definePlugin({
+  type: 'scripted',
   critical: true,
   settings: {
     host: setting.string({ doc: 'Host to pretend to connect to', default: 'localhost' }),
     password: setting.string({ doc: 'Password', sensitive: true }),
   },
   create: (ctx: PluginContext<{ host: string; password: string | undefined }, { behaviour: Behaviour; recorder: Recorder }>) =>
-    new ProbePlugin(ctx),
+    new ScriptedPlugin(ctx),
 });
-
-/** Collects log lines so tests can look at them (and keep the runner's output clean). */
-export class LogSink extends Writable {
-  readonly lines: Record<string, unknown>[] = [];
-
-  override _write(chunk: Buffer, _encoding: BufferEncoding, done: () => void): void {
-    for (const line of chunk.toString('utf8').split('\n')) if (line) this.lines.push(JSON.parse(line) as Record<string, unknown>);
-    done();
-  }
-
-  text(): string {
-    return this.lines.map((l) => JSON.stringify(l)).join('\n');
-  }
-}
 
 /** createApp with fast backoffs, a log sink and a lifecycle event recorder. */
 export function testApp<S extends SettingsSchema>(
   options: Omit<AppOptions<S>, 'name'> & { name?: string },
-): { app: App<S>; events: LifecycleEvent[]; logs: LogSink } {
-  const logs = new LogSink();
+): { app: App<S>; events: LifecycleEvent[]; logs: LogCapture } {
+  const logs = new LogCapture();
   const app = createApp<S>({
     name: 'test-app',
     retryBackoff: { initialDelayMs: 10, maxDelayMs: 40 },
