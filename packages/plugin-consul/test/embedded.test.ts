@@ -1,19 +1,8 @@
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { ConfigError, createApp, Inject, APP, Service, type App, type OnStart } from '@plinth/core';
+import { LogCapture } from '@plinth/testkit';
 import { consul, NoHealthyInstanceError, type ConsulPlugin, type ServiceInstance } from '../src/index.js';
-
-function capture(): { stream: Writable; lines: Record<string, unknown>[] } {
-  const lines: Record<string, unknown>[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { stream, lines };
-}
 
 /** The port the last started Api listens on. */
 let apiPort = 0;
@@ -28,8 +17,8 @@ class Api implements OnStart {
 }
 
 function shop(env: Record<string, string>) {
-  const logs = capture();
-  const app = createApp({ name: 'shop', plugins: [consul('service_registry')], services: [Api], env: { SHOP_HEALTH_PORT: '0', ...env }, logDestination: logs.stream });
+  const logs = new LogCapture();
+  const app = createApp({ name: 'shop', plugins: [consul('service_registry')], services: [Api], env: { SHOP_HEALTH_PORT: '0', ...env }, logDestination: logs });
   return { app, logs, registry: () => app.plugin('service_registry' as never) as ConsulPlugin };
 }
 
@@ -53,7 +42,7 @@ describe('embedded registry (no URL)', () => {
       assert.equal(self[0]?.id, plugin.serviceId);
       assert.notEqual(apiPort, 0);
       assert.equal(self[0]?.port, apiPort);
-      assert.ok(logs.lines.some((l) => /no Consul configured: using the in-process registry/.test(String(l['msg']))));
+      assert.equal(logs.matching(/no Consul configured: using the in-process registry/).length, 1);
       assert.deepEqual([(await plugin.pick('payments')).port, (await plugin.pick('payments')).port, (await plugin.pick('payments')).port], [8080, 8081, 8080]);
       await assert.rejects(plugin.pick('nothing'), (error: unknown) => NoHealthyInstanceError.is(error));
     } finally {
