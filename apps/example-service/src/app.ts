@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { createApp, type AppOptions } from '@plinth/core';
 import { outbox } from '@plinth/outbox';
+import { consul } from '@plinth/plugin-consul';
 import { postgres } from '@plinth/plugin-postgres';
 import { rabbitmq } from '@plinth/plugin-rabbitmq';
 import { redis } from '@plinth/plugin-redis';
@@ -38,6 +39,8 @@ export function createExampleApp(options: Pick<AppOptions, 'env'> = {}) {
       redis('session_cache'),
       rabbitmq('events', { topology: eventsTopology, critical: false }),
       outbox('user_events', { db: 'primary_db', broker: 'events', exchange: USERS_EXCHANGE }),
+      // Registers this service once ready; in-process registry unless EXAMPLE_SERVICE_SERVICE_REGISTRY_URL is set.
+      consul('service_registry'),
     ],
     services: [HttpApi, UserService, UserRepository, UserEvents, WelcomedUsers, UserCreatedConsumer],
     ...options,

@@ -1,7 +1,9 @@
 import type { OutboxPlugin } from '@plinth/outbox';
+import type { ConsulPlugin } from '@plinth/plugin-consul';
 import type { PostgresPlugin } from '@plinth/plugin-postgres';
 import type { RabbitMqPlugin } from '@plinth/plugin-rabbitmq';
 import type { RedisPlugin } from '@plinth/plugin-redis';
+import type { SentryPlugin } from '@plinth/plugin-sentry';
 import type { schema } from './schema.js';
 
 // The plugins `createExampleApp` declares, by prefix: `@InjectPlugin('primary_db')` and
@@ -12,5 +14,7 @@ declare module '@plinth/core' {
     session_cache: RedisPlugin;
     events: RabbitMqPlugin;
     user_events: OutboxPlugin;
+    error_tracking: SentryPlugin;
+    service_registry: ConsulPlugin;
   }
 }

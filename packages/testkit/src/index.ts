@@ -25,4 +25,6 @@ export { startSentryEnvelopeServer } from './sentry-envelope-server.js';
 export type { EnvelopeServerMode, ReceivedItem, SentryEnvelopeServer } from './sentry-envelope-server.js';
 export { createScratchVhost } from './scratch-vhost.js';
 export type { ScratchVhost } from './scratch-vhost.js';
+export { startFakeConsul } from './fake-consul/fake-consul.js';
+export type { CheckStatus, FakeCheck, FakeConsul, FakeConsulEvent, FakeConsulOptions, FakeConsulRequest, FakeService } from './fake-consul/fake-consul.js';
 export { LogCapture } from './log-capture.js';
