@@ -35,10 +35,7 @@ export class EmbeddedConnection<TSchema extends DrizzleSchema> implements Databa
     options: EmbeddedConnectionOptions<TSchema>,
     signal: AbortSignal,
   ): Promise<EmbeddedConnection<TSchema>> {
-    const [{ PGlite }, { drizzle }] = await raceAbort(
-      Promise.all([import('@electric-sql/pglite'), import('drizzle-orm/pglite')]),
-      signal,
-    );
+    const [{ PGlite }, { drizzle }] = await raceAbort(Promise.all([importPGlite(), import('drizzle-orm/pglite')]), signal);
     let client: PGlite | undefined;
     const closeNow = (): void => {
       // Closing before it is ready is not supported; close once it is.
@@ -91,6 +88,25 @@ export class EmbeddedConnection<TSchema extends DrizzleSchema> implements Databa
   async close(signal: AbortSignal): Promise<void> {
     // PGlite runs queries one at a time; close() waits for the one in progress.
     await raceAbort(this.#client.close(), signal);
+  }
+}
+
+/** PGlite is an optional peer dependency: only apps that run embedded install it. */
+export class PGliteMissingError extends Error {
+  constructor(cause: unknown) {
+    super('embedded PostgreSQL needs the optional package @electric-sql/pglite, which is not installed', { cause });
+  }
+}
+
+async function importPGlite(): Promise<typeof import('@electric-sql/pglite')> {
+  try {
+    return await import('@electric-sql/pglite');
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (code === 'ERR_MODULE_NOT_FOUND' && String((error as Error).message).includes('@electric-sql/pglite')) {
+      throw new PGliteMissingError(error);
+    }
+    throw error;
   }
 }
 
