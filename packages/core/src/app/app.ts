@@ -34,6 +34,11 @@ export interface AppOptions<S extends SettingsSchema = SettingsSchema> {
   readonly name: string;
   readonly plugins?: readonly PluginDeclaration[];
   readonly services?: readonly ServiceClass[];
+  /**
+   * Instances used in place of listed services (tests): the class stays the injection
+   * token, the given object is what gets injected, and its own injections are not built.
+   */
+  readonly overrides?: ReadonlyMap<ServiceClass, object>;
   /** The app's own settings, read from `{APP}_{SETTING}`; inject them with `@Inject(APP_SETTINGS)`. */
   readonly settings?: S;
   /** Where config is read from; `process.env` by default. */
@@ -94,7 +99,7 @@ export class App<S extends SettingsSchema = SettingsSchema> {
     this.name = options.name;
     this.envPrefix = toEnvSegment(options.name);
     this.#options = options;
-    this.#graph = buildComponentGraph(options.plugins ?? [], options.services ?? [], [APP, APP_SETTINGS, LOGGER]);
+    this.#graph = buildComponentGraph(options.plugins ?? [], options.services ?? [], [APP, APP_SETTINGS, LOGGER], options.overrides);
     this.#groups = this.#settingsGroups();
     this.#http = new AppHttp(this);
   }
@@ -331,6 +336,7 @@ export class App<S extends SettingsSchema = SettingsSchema> {
       this.#graph,
       pluginInstances,
       new Map<symbol, unknown>([[APP, this], [APP_SETTINGS, Object.freeze(settings)], [LOGGER, logger]]),
+      this.#options.overrides,
     );
     const allRedact = createRedactor([...pluginMeta.values()].flatMap((m) => m.secrets).concat(appSecrets));
     const serviceDefaults = { ...DEFAULT_TIMEOUTS, ...this.#options.timeouts };
