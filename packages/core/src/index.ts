@@ -4,6 +4,8 @@ export { createApp } from './app/create-app.js';
 export { App, type AppOptions, type CoreConfig, type ShutdownStep, type StartupStep } from './app/app.js';
 export { EXIT_CONFIG, EXIT_FAILURE, EXIT_OK, type RunOptions } from './app/run-process.js';
 export type { ComponentSummary } from './app/startup-summary.js';
+export type { HttpAddress, PluginHost, RequestRecord, ShutdownStepOptions } from './app/plugin-host.js';
+export type { ErrorContext } from './app/error-channel.js';
 
 export { Service } from './decorators/service.js';
 export { InjectPlugin } from './decorators/inject-plugin.js';
@@ -14,6 +16,7 @@ export { APP, APP_SETTINGS, LOGGER, pluginToken } from './tokens.js';
 export {
   definePlugin,
   type CommonPluginOptions,
+  type EmbeddedFallback,
   type PluginContext,
   type PluginDeclaration,
   type PluginDefinition,

@@ -9,7 +9,7 @@ import type { ConfigOf, SettingsSchema } from '../config/setting.js';
 import type { SettingsGroup } from '../config/settings-group.js';
 import { buildComponentGraph, type ComponentNode, type ServiceClass } from '../container/component-graph.js';
 import { buildContainer } from '../container/build-container.js';
-import { GraphValidationError, PlinthError, StartupAbortedError } from '../errors.js';
+import { GraphValidationError, PlinthError, StartupAbortedError, StartupError } from '../errors.js';
 import type { HealthMonitor } from '../health/health-monitor.js';
 import { AppHttp } from '../http/app-http.js';
 import type { AttachHttpServerOptions, HttpServerSource } from '../http/attached-server.js';
@@ -26,12 +26,21 @@ import { PluginAvailability } from '../plugin/plugin-availability.js';
 import type { PluginOf, PluginPrefix } from '../plugin/plugin-registry.js';
 import { APP, APP_SETTINGS, LOGGER } from '../tokens.js';
 import { coreSettings, pluginLifecycleSettings } from './core-settings.js';
-import { runProcess, type RunOptions } from './run-process.js';
+import { runBoundedSteps, type BoundedStep } from '../lifecycle/bounded-steps.js';
+import { routePrefix } from '../http/route-handler.js';
+import { serveHealth } from '../health/health-server.js';
+import { buildPluginHost } from './build-plugin-host.js';
+import { detectEnvironment } from './environment.js';
+import { ErrorChannel } from './error-channel.js';
+import type { PluginHost } from './plugin-host.js';
+import { runProcess, type ProcessHost, type RunOptions } from './run-process.js';
 import { summarizeStartup } from './startup-summary.js';
 
 export interface AppOptions<S extends SettingsSchema = SettingsSchema> {
   /** Service name, e.g. `user-service`; env vars start with `USER_SERVICE_`. */
   readonly name: string;
+  /** The service's version (its package version), printed by `--version` and given to plugins. */
+  readonly version?: string;
   readonly plugins?: readonly PluginDeclaration[];
   readonly services?: readonly ServiceClass[];
   /**
@@ -86,6 +95,10 @@ export class App<S extends SettingsSchema = SettingsSchema> {
   readonly #startupAbort = new AbortController();
   readonly #drainSteps: ShutdownStep[] = [];
   readonly #startupSteps: StartupStep[] = [];
+  readonly #errors = new ErrorChannel();
+  readonly #firstShutdownSteps: BoundedStep[] = [];
+  readonly #pluginShutdownSteps: BoundedStep[] = [];
+  readonly #exitSteps: BoundedStep[] = [];
   readonly #http: AppHttp;
   #state: AppState = 'created';
   #init: Initialized | undefined;
@@ -93,6 +106,8 @@ export class App<S extends SettingsSchema = SettingsSchema> {
   #stopping: Promise<StopReport> | undefined;
 
   constructor(options: AppOptions<S>) {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- getters of the HTTP side read the app
+    const app = this;
     if (!/^[a-z][a-z0-9-]*$/.test(options.name)) {
       throw new GraphValidationError('INVALID_PREFIX', `App name "${options.name}" is invalid: use lower kebab case such as "user-service"`);
     }
@@ -101,7 +116,22 @@ export class App<S extends SettingsSchema = SettingsSchema> {
     this.#options = options;
     this.#graph = buildComponentGraph(options.plugins ?? [], options.services ?? [], [APP, APP_SETTINGS, LOGGER], options.overrides);
     this.#groups = this.#settingsGroups();
-    this.#http = new AppHttp(this);
+    this.#http = new AppHttp({
+      name: this.name,
+      get state() {
+        return app.state;
+      },
+      get logger() {
+        return app.logger;
+      },
+      get coreConfig() {
+        return app.coreConfig;
+      },
+      components: () => this.components(),
+      on: (event, listener) => this.on(event, listener),
+      addShutdownStep: (step) => this.addShutdownStep(step),
+      reportError: (error, context) => this.#errors.report(error, context),
+    }, this);
   }
 
   get state(): AppState {
@@ -236,7 +266,29 @@ export class App<S extends SettingsSchema = SettingsSchema> {
    * 78 bad config). Resolves never: the process exits when the app has stopped.
    */
   run(options?: RunOptions): Promise<never> {
-    return runProcess(this, options);
+    return runProcess(this.#processHost(), options);
+  }
+
+  #processHost(): ProcessHost {
+    return {
+      name: this.name,
+      version: this.#options.version,
+      state: () => this.#state,
+      signal: this.#appAbort.signal,
+      describeConfig: () => this.describeConfig(),
+      start: () => this.start(),
+      stop: (reason) => this.stop(reason),
+      addStartupStep: (step) => this.addStartupStep(step),
+      logger: () => this.#init?.logger,
+      core: () => this.#init?.core,
+      serveHealth: async () => {
+        await serveHealth(this);
+      },
+      activity: () => this.#http.activity(),
+      onLifecycleEvent: (listener) => this.on('lifecycle', listener),
+      reportError: (error, context) => this.#errors.report(error, context),
+      runExitSteps: () => runBoundedSteps(this.#exitSteps, 'beforeExit', (error) => this.#init?.logger.error({ err: error }, 'beforeExit step failed')),
+    };
   }
 
   async #start(): Promise<void> {
@@ -252,7 +304,11 @@ export class App<S extends SettingsSchema = SettingsSchema> {
     } catch (error) {
       off();
       const aborted = error instanceof StartupAbortedError;
-      if (!aborted) this.#setState('failed', error instanceof Error ? error.message : String(error));
+      if (!aborted) {
+        this.#setState('failed', error instanceof Error ? error.message : String(error));
+        const failed = error instanceof StartupError ? { component: error.component, phase: error.phase, attempt: error.attempts } : {};
+        this.#errors.report(error, { source: 'startup', level: 'fatal', ...failed });
+      }
       this.#init?.logger.error({ err: error }, aborted ? 'startup aborted; rolled back' : 'startup failed; rolled back');
       throw error;
     }
@@ -282,14 +338,17 @@ export class App<S extends SettingsSchema = SettingsSchema> {
     this.#setState('draining', reason);
     const init = this.#initialized();
     init.logger.info({ reason }, 'shutting down');
+    const stepFailed = (error: unknown): void => init.logger.error({ err: error }, 'shutdown step failed');
+    await runBoundedSteps(this.#firstShutdownSteps, 'first shutdown step', stepFailed);
     const drainAbort = new AbortController();
     for (const step of this.#drainSteps) {
       try {
         await step(drainAbort.signal);
       } catch (error) {
-        init.logger.error({ err: error }, 'shutdown step failed');
+        stepFailed(error);
       }
     }
+    await runBoundedSteps(this.#pluginShutdownSteps, 'shutdown step', stepFailed);
     const report = await init.orchestrator.stop();
     this.#setState('stopped', reason);
     if (report.clean) init.logger.info('stopped cleanly');
@@ -305,6 +364,10 @@ export class App<S extends SettingsSchema = SettingsSchema> {
     const settings = Object.fromEntries(Object.keys(this.#options.settings ?? {}).map((k) => [k, appValues[k]]));
     const logger = createLogger(this.name, core.logLevel, this.#options.logDestination);
     const appSecrets = secretsOf(this.#groups[0] as SettingsGroup, appValues);
+    const allSecrets = [...appSecrets];
+    for (const group of this.#groups.slice(1)) allSecrets.push(...secretsOf(group, resolved.get(group.id) ?? {}));
+    const allRedact = createRedactor(allSecrets);
+    const host = this.#pluginHost(env, core, allRedact);
 
     const pluginInstances = new Map<string, object>();
     const pluginMeta = new Map<string, { availability: PluginAvailability; config: Record<string, unknown>; secrets: string[]; redact: (t: string) => string }>();
@@ -327,6 +390,8 @@ export class App<S extends SettingsSchema = SettingsSchema> {
         logger: logger.child({ plugin: plugin.type, prefix: plugin.prefix }),
         availability,
         redact,
+        app: host,
+        embedded: plugin.embedded ? isEmpty(config[plugin.embedded.serverSetting]) : false,
       });
       pluginInstances.set(plugin.prefix, instance);
       pluginMeta.set(plugin.prefix, { availability, config, secrets, redact });
@@ -338,9 +403,13 @@ export class App<S extends SettingsSchema = SettingsSchema> {
       new Map<symbol, unknown>([[APP, this], [APP_SETTINGS, Object.freeze(settings)], [LOGGER, logger]]),
       this.#options.overrides,
     );
-    const allRedact = createRedactor([...pluginMeta.values()].flatMap((m) => m.secrets).concat(appSecrets));
     const serviceDefaults = { ...DEFAULT_TIMEOUTS, ...this.#options.timeouts };
-    const components: LifecycleComponent[] = this.#graph.map((node) => {
+    const firstIds = this.#graph.filter((n) => n.kind === 'plugin' && n.plugin.order === 'first').map((n) => n.id);
+    const ordered = [...this.#graph].sort((a, b) => Number(firstIds.includes(b.id)) - Number(firstIds.includes(a.id)));
+    // A 'first' plugin is a dependency of everything else: it starts before and stops after all of them.
+    const dependsOnOf = (node: ComponentNode): readonly string[] =>
+      firstIds.includes(node.id) ? node.dependsOn : [...new Set([...firstIds, ...node.dependsOn])];
+    const components: LifecycleComponent[] = ordered.map((node) => {
       const instance = instances.get(node.id) as LifecycleComponent['instance'];
       if (node.kind === 'plugin') {
         const meta = pluginMeta.get(node.id) as NonNullable<ReturnType<typeof pluginMeta.get>>;
@@ -349,7 +418,7 @@ export class App<S extends SettingsSchema = SettingsSchema> {
           kind: 'plugin',
           pluginType: node.plugin.type,
           critical: meta.config['critical'] as boolean,
-          dependsOn: node.dependsOn,
+          dependsOn: dependsOnOf(node),
           instance,
           timeouts: {
             preStart: meta.config['startTimeout'] as number,
@@ -368,7 +437,7 @@ export class App<S extends SettingsSchema = SettingsSchema> {
         kind: 'service',
         pluginType: undefined,
         critical: true,
-        dependsOn: node.dependsOn,
+        dependsOn: dependsOnOf(node),
         instance,
         timeouts: {
           preStart: own.startTimeout ?? serviceDefaults.preStart,
@@ -390,8 +459,27 @@ export class App<S extends SettingsSchema = SettingsSchema> {
       },
       retryBackoff: this.#options.retryBackoff ?? { initialDelayMs: 100, maxDelayMs: 3_000 },
       recoveryBackoff: this.#options.recoveryBackoff ?? { initialDelayMs: 500, maxDelayMs: 15_000 },
+      reportError: (error, context) => this.#errors.report(error, context),
     });
     return { logger, core, settings, instances, components, orchestrator, get: <T>(token: InjectionToken) => container.get(token as never) as T };
+  }
+
+  #pluginHost(env: EnvSource, core: CoreConfig, redact: (text: string) => string): PluginHost {
+    return buildPluginHost({
+      name: this.name,
+      version: this.#options.version,
+      environment: detectEnvironment(env, this.envPrefix),
+      state: () => this.#state,
+      signal: this.#appAbort.signal,
+      healthPath: routePrefix(core.healthPath),
+      events: this.#events,
+      http: this.#http,
+      errors: this.#errors,
+      redact,
+      firstShutdownSteps: this.#firstShutdownSteps,
+      shutdownSteps: this.#pluginShutdownSteps,
+      exitSteps: this.#exitSteps,
+    });
   }
 
   #settingsGroups(): SettingsGroup[] {
@@ -485,4 +573,8 @@ function logLifecycleEvent(logger: Logger, event: LifecycleEvent): void {
   const failed = event.outcome === 'failed' || event.outcome === 'timedOut';
   const level = failed ? 'error' : event.outcome === 'retrying' || event.outcome === 'degraded' ? 'warn' : 'debug';
   logger[level](fields, `${event.phase} ${event.component} ${event.outcome}`);
+}
+
+function isEmpty(value: unknown): boolean {
+  return value === undefined || value === null || value === '';
 }

@@ -1,36 +1,73 @@
-import { formatConfigHelp } from '../config/describe-config.js';
+import type { Logger } from 'pino';
+import { formatConfigHelp, type ConfigEntry } from '../config/describe-config.js';
 import { ConfigError, StartupAbortedError } from '../errors.js';
-import type { SettingsSchema } from '../config/setting.js';
-import { serveHealth } from '../health/health-server.js';
-import { appHttpOf } from '../http/app-http.js';
-import type { LifecycleEvent } from '../lifecycle/events.js';
-import type { App } from './app.js';
+import type { LifecycleEvent, AppState } from '../lifecycle/events.js';
+import type { StopReport } from '../lifecycle/orchestrator.js';
+import type { ErrorContext } from './error-channel.js';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 export const EXIT_CONFIG = 78;
 
 export interface RunOptions {
-  /** Arguments to read `--help` from; `process.argv.slice(2)` by default. */
+  /** Arguments to read `--help` and `--version` from; `process.argv.slice(2)` by default. */
   readonly argv?: readonly string[];
+}
+
+/** The settings the runner reads once config is loaded. */
+export interface ProcessSettings {
+  readonly healthPort: number;
+  readonly shutdownTimeout: number;
+}
+
+/** What the process runner needs from an app. */
+export interface ProcessHost {
+  readonly name: string;
+  readonly version: string | undefined;
+  readonly signal: AbortSignal;
+  state(): AppState;
+  describeConfig(): ConfigEntry[];
+  start(): Promise<void>;
+  stop(reason?: string): Promise<StopReport>;
+  addStartupStep(step: (signal: AbortSignal) => Promise<void>): void;
+  /** Undefined until config is loaded. */
+  logger(): Logger | undefined;
+  /** Undefined until config is loaded. */
+  core(): ProcessSettings | undefined;
+  /** Opens the dedicated health server. */
+  serveHealth(): Promise<void>;
+  /** What shutdown is still waiting for on the HTTP side. */
+  activity(): string[];
+  onLifecycleEvent(listener: (event: LifecycleEvent) => void): () => void;
+  reportError(error: unknown, context: ErrorContext): void;
+  /** The plugins' beforeExit steps, each bounded. */
+  runExitSteps(): Promise<void>;
 }
 
 type FatalOrigin = 'uncaughtException' | 'unhandledRejection';
 
+/** Used when config could not be loaded. */
+const DEFAULT_SHUTDOWN_TIMEOUT_MS = 25_000;
+
 /**
  * Runs the app as the process:
- * - `--help` prints the config;
+ * - `--help` prints the config, `--version` the app's version;
  * - the health server (`{APP}_HEALTH_PORT`, 0 for none) opens before startup begins;
  * - SIGTERM/SIGINT stop it gracefully; a second signal exits at once;
  * - an uncaught exception or unhandled rejection is logged, then the app stops gracefully
  *   and the process exits 1;
  * - past `{APP}_SHUTDOWN_TIMEOUT` the process exits 1, logging what was still running;
+ * - before exiting it awaits the plugins' beforeExit steps (bounded);
  * - the exit code says how it ended: 0 clean, 1 failed startup, unclean stop or crash, 78 bad config.
  */
-export async function runProcess<S extends SettingsSchema>(app: App<S>, options: RunOptions = {}): Promise<never> {
+export async function runProcess(app: ProcessHost, options: RunOptions = {}): Promise<never> {
   const argv = options.argv ?? process.argv.slice(2);
   if (argv.includes('--help') || argv.includes('-h')) {
     process.stdout.write(formatConfigHelp(app.name, app.describeConfig()));
+    return exit(EXIT_OK);
+  }
+  if (argv.includes('--version') || argv.includes('-v')) {
+    process.stdout.write(`${app.name} ${app.version ?? '(version unknown)'}\n`);
     return exit(EXIT_OK);
   }
 
@@ -44,14 +81,15 @@ export async function runProcess<S extends SettingsSchema>(app: App<S>, options:
   const onSignal = (signal: NodeJS.Signals): void => {
     signals += 1;
     if (signals > 1) {
-      log(app, 'fatal', { signal, state: app.state, stillRunning: stillRunning(app, running) }, `second ${signal}: exiting now`);
+      log(app, 'fatal', { signal, state: app.state(), stillRunning: stillRunning(app, running) }, `second ${signal}: exiting now`);
       exit(EXIT_FAILURE);
       return;
     }
     void app.stop(`received ${signal}`);
   };
   const onFatal = (origin: FatalOrigin) => (error: unknown) => {
-    log(app, 'fatal', { err: error, origin, state: app.state, shuttingDown: crashed || app.signal.aborted }, `${origin}: ${messageOf(error)}`);
+    log(app, 'fatal', { err: error, origin, state: app.state(), shuttingDown: crashed || app.signal.aborted }, `${origin}: ${messageOf(error)}`);
+    app.reportError(error, { source: origin, level: 'fatal' });
     if (crashed) return;
     crashed = true;
     void app.stop(origin === 'uncaughtException' ? 'uncaught exception' : 'unhandled promise rejection');
@@ -62,7 +100,7 @@ export async function runProcess<S extends SettingsSchema>(app: App<S>, options:
   process.on('unhandledRejection', onFatal('unhandledRejection'));
   app.signal.addEventListener('abort', () => armHardDeadline(app, running), { once: true });
   app.addStartupStep(async () => {
-    if (app.coreConfig.healthPort !== 0) await serveHealth(app);
+    if (app.core()?.healthPort !== 0) await app.serveHealth();
   });
 
   try {
@@ -70,36 +108,32 @@ export async function runProcess<S extends SettingsSchema>(app: App<S>, options:
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`${error.message}\n`);
-      return exit(EXIT_CONFIG);
+      return exitAfterSteps(app, EXIT_CONFIG);
     }
     if (error instanceof StartupAbortedError) {
       const report = await app.stop();
-      return exit(report.clean && !crashed ? EXIT_OK : EXIT_FAILURE);
+      return exitAfterSteps(app, report.clean && !crashed ? EXIT_OK : EXIT_FAILURE);
     }
     process.stderr.write(`${app.name} failed to start: ${messageOf(error)}\n`);
-    return exit(EXIT_FAILURE);
+    return exitAfterSteps(app, EXIT_FAILURE);
   }
   const report = await waitForStop(app);
-  return exit(report.clean && !crashed ? EXIT_OK : EXIT_FAILURE);
+  return exitAfterSteps(app, report.clean && !crashed ? EXIT_OK : EXIT_FAILURE);
 }
 
-/**
- * Resolves with the stop report once shutdown (begun by anyone) has finished. `app.signal`
- * aborts synchronously inside the first `stop()` call, before that call has registered its
- * shutdown, so joining it must wait a tick or it would start a second one.
- */
-function waitForStop<S extends SettingsSchema>(app: App<S>) {
-  return new Promise<{ clean: boolean }>((resolve) => {
-    const join = (): void => queueMicrotask(() => void app.stop().then(resolve));
+/** Resolves with the stop report once shutdown (begun by anyone) has finished. */
+function waitForStop(app: ProcessHost): Promise<StopReport> {
+  return new Promise<StopReport>((resolve) => {
+    const join = (): void => void app.stop().then(resolve);
     if (app.signal.aborted) join();
     else app.signal.addEventListener('abort', join, { once: true });
   });
 }
 
 /** Hooks begun and not yet ended, by component and phase, for the hard-deadline log. */
-function trackRunningHooks<S extends SettingsSchema>(app: App<S>): Map<string, LifecycleEvent> {
+function trackRunningHooks(app: ProcessHost): Map<string, LifecycleEvent> {
   const running = new Map<string, LifecycleEvent>();
-  app.on('lifecycle', (event) => {
+  app.onLifecycleEvent((event) => {
     const key = `${event.phase} ${event.component}`;
     if (event.outcome === 'begin') running.set(key, event);
     else running.delete(key);
@@ -107,39 +141,40 @@ function trackRunningHooks<S extends SettingsSchema>(app: App<S>): Map<string, L
   return running;
 }
 
-function stillRunning<S extends SettingsSchema>(app: App<S>, running: ReadonlyMap<string, LifecycleEvent>): string[] {
-  return [...appHttpOf(app).activity(), ...running.keys()];
+function stillRunning(app: ProcessHost, running: ReadonlyMap<string, LifecycleEvent>): string[] {
+  return [...app.activity(), ...running.keys()];
 }
 
 /** Past the shutdown budget the process exits 1 whatever is still running, and says what that was. */
-function armHardDeadline<S extends SettingsSchema>(app: App<S>, running: ReadonlyMap<string, LifecycleEvent>): void {
-  let budget = 25_000;
-  try {
-    budget = app.coreConfig.shutdownTimeout;
-  } catch {
-    // not initialized (config failed): the default budget applies
-  }
+function armHardDeadline(app: ProcessHost, running: ReadonlyMap<string, LifecycleEvent>): void {
+  const budget = app.core()?.shutdownTimeout ?? DEFAULT_SHUTDOWN_TIMEOUT_MS;
   setTimeout(() => {
     const still = stillRunning(app, running);
-    log(app, 'fatal', { state: app.state, shutdownTimeoutMs: budget, stillRunning: still },
+    log(app, 'fatal', { state: app.state(), shutdownTimeoutMs: budget, stillRunning: still },
       `shutdown exceeded its ${budget} ms budget: exiting${still.length ? ` with ${still.join(', ')} still running` : ''}`);
     exit(EXIT_FAILURE);
   }, budget).unref();
 }
 
 /** Through the app's logger once it exists; before that, a JSON line of the same shape. */
-function log<S extends SettingsSchema>(app: App<S>, level: 'fatal' | 'error', fields: Record<string, unknown>, msg: string): void {
-  try {
-    app.logger[level](fields, msg);
-  } catch {
-    const { err, ...rest } = fields;
-    const error = err instanceof Error ? { type: err.name, message: err.message, stack: err.stack } : err;
-    process.stdout.write(`${JSON.stringify({ level: level === 'fatal' ? 60 : 50, time: Date.now(), app: app.name, ...rest, ...(err === undefined ? {} : { err: error }), msg })}\n`);
+function log(app: ProcessHost, level: 'fatal' | 'error', fields: Record<string, unknown>, msg: string): void {
+  const logger = app.logger();
+  if (logger) {
+    logger[level](fields, msg);
+    return;
   }
+  const { err, ...rest } = fields;
+  const error = err instanceof Error ? { type: err.name, message: err.message, stack: err.stack } : err;
+  process.stdout.write(`${JSON.stringify({ level: level === 'fatal' ? 60 : 50, time: Date.now(), app: app.name, ...rest, ...(err === undefined ? {} : { err: error }), msg })}\n`);
 }
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+async function exitAfterSteps(app: ProcessHost, code: number): Promise<never> {
+  await app.runExitSteps();
+  return exit(code);
 }
 
 function exit(code: number): never {

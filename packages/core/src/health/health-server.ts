@@ -48,6 +48,7 @@ export async function serveHealth(app: HealthServerApp, options: ServeHealthOpti
       resolve();
     });
   });
+  endpoints.addHealthServer(server);
   const bound = (server.address() as AddressInfo).port;
   app.logger.info({ healthPort: bound }, `health endpoints listening on :${bound}`);
 

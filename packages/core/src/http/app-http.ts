@@ -1,4 +1,7 @@
+import type { Server as HttpServer } from 'node:http';
 import type { Registry } from 'prom-client';
+import type { ErrorContext } from '../app/error-channel.js';
+import type { HttpAddress, RequestRecord } from '../app/plugin-host.js';
 import { HealthMonitor, type HealthSource } from '../health/health-monitor.js';
 import { createProbeRoutes } from '../health/probe-routes.js';
 import { createAppMetrics } from '../metrics/app-metrics.js';
@@ -11,7 +14,11 @@ import { firstOf, type RouteHandler } from './route-handler.js';
 export interface HttpHost extends HealthSource {
   readonly name: string;
   addShutdownStep(step: (signal: AbortSignal) => Promise<void>): void;
+  reportError(error: unknown, context: ErrorContext): void;
 }
+
+type RequestListener = (record: RequestRecord) => void;
+type ListeningListener = (address: HttpAddress) => void;
 
 const registry = new WeakMap<object, AppHttp>();
 
@@ -36,12 +43,15 @@ export class AppHttp {
   readonly timings = new LifecycleTimings();
   readonly #app: HttpHost;
   readonly #servers: AttachedServer[] = [];
+  readonly #requestListeners = new Set<RequestListener>();
+  readonly #listeningListeners = new Set<ListeningListener>();
+  #healthServer: HttpServer | undefined;
   #metrics: Registry | undefined;
   #routes: RouteHandler | undefined;
   #inDelay = false;
   #polling = false;
 
-  constructor(app: HttpHost) {
+  constructor(app: HttpHost, owner: object) {
     this.#app = app;
     this.health = new HealthMonitor(app);
     app.on('lifecycle', (event) => this.timings.recordEvent(event));
@@ -50,7 +60,7 @@ export class AppHttp {
       if (this.#polling && (change.to === 'ready' || change.to === 'degraded')) this.#startPolling();
     });
     app.addShutdownStep(() => this.#shutdown());
-    registry.set(app, this);
+    registry.set(owner, this);
   }
 
   /** The app's Prometheus registry, created on first use. */
@@ -86,8 +96,61 @@ export class AppHttp {
   attach(source: HttpServerSource, options?: AttachHttpServerOptions): void {
     const server = serverOf(source);
     if (this.#servers.some((s) => s.server === server)) return;
-    this.#servers.push(new AttachedServer(server, () => this.routes(), options));
+    this.#servers.push(new AttachedServer(source, () => this.routes(), (record) => this.#recordRequest(record), options));
+    this.#watchListening(server);
     this.servingEndpoints();
+  }
+
+  /** The dedicated health server: its address is the app's only when no service server listens. */
+  addHealthServer(server: HttpServer): void {
+    this.#healthServer = server;
+    this.#watchListening(server);
+  }
+
+  /** The first attached server that listens, else the health server. */
+  address(): HttpAddress | undefined {
+    for (const { server } of this.#servers) {
+      const address = addressOf(server);
+      if (address) return address;
+    }
+    return this.#healthServer ? addressOf(this.#healthServer) : undefined;
+  }
+
+  /** Called once per server when it starts listening; at once for every server already listening. */
+  onListening(listener: ListeningListener): () => void {
+    this.#listeningListeners.add(listener);
+    const servers = [...this.#servers.map((s) => s.server), ...(this.#healthServer ? [this.#healthServer] : [])];
+    for (const server of servers) {
+      const address = addressOf(server);
+      if (address) notify(listener, address);
+    }
+    return () => this.#listeningListeners.delete(listener);
+  }
+
+  /** Every finished request of an attached server (the framework's own routes are not recorded). */
+  onRequest(listener: RequestListener): () => void {
+    this.#requestListeners.add(listener);
+    return () => this.#requestListeners.delete(listener);
+  }
+
+  #watchListening(server: HttpServer): void {
+    const announce = (): void => {
+      const address = addressOf(server);
+      if (address) for (const listener of this.#listeningListeners) notify(listener, address);
+    };
+    if (server.listening) announce();
+    else server.once('listening', announce);
+  }
+
+  #recordRequest(record: RequestRecord): void {
+    for (const listener of this.#requestListeners) notify(listener, record);
+    if (record.statusCode < 500) return;
+    const what = `${record.method} ${record.route ?? '(route unknown)'} answered ${record.statusCode}`;
+    this.#app.reportError(record.error ?? new Error(what), {
+      source: 'http',
+      level: 'error',
+      details: { method: record.method, status: record.statusCode, ...(record.route ? { route: record.route } : {}) },
+    });
   }
 
   /** Probes are being served: also run the checks in the background while the app serves. */
@@ -132,5 +195,18 @@ export class AppHttp {
     } catch {
       // not initialized: polling starts when the app becomes ready
     }
+  }
+}
+
+function addressOf(server: HttpServer): HttpAddress | undefined {
+  const address = server.address();
+  return address !== null && typeof address === 'object' ? { host: address.address, port: address.port } : undefined;
+}
+
+function notify<T>(listener: (value: T) => void, value: T): void {
+  try {
+    listener(value);
+  } catch {
+    // an observer must not break the server
   }
 }

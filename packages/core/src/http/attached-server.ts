@@ -2,6 +2,7 @@ import type { Server as HttpServer, IncomingMessage, ServerResponse } from 'node
 import type { Socket } from 'node:net';
 import { ConnectionTracker } from './connection-tracker.js';
 import { drainHttpServer, type DrainReport } from './drain-server.js';
+import { recordFastifyRequests, recordNodeRequest, type RecordRequest } from './request-recorder.js';
 import type { RouteHandler } from './route-handler.js';
 
 /** A node `http.Server` (or `https.Server`), or anything that has one as `.server` (a fastify instance). */
@@ -34,8 +35,15 @@ export class AttachedServer {
   readonly #idleGraceMs: number;
   #drained: Promise<DrainReport> | undefined;
 
-  constructor(server: HttpServer, routes: () => RouteHandler | undefined, options: AttachHttpServerOptions = {}) {
+  constructor(
+    source: HttpServerSource,
+    routes: () => RouteHandler | undefined,
+    record: RecordRequest,
+    options: AttachHttpServerOptions = {},
+  ) {
+    const server = serverOf(source);
     this.server = server;
+    const recordAtNodeLevel = !recordFastifyRequests(source, record);
     this.#tracker = new ConnectionTracker(server);
     const keepAlive = server.keepAliveTimeout > 0 ? server.keepAliveTimeout : Number.POSITIVE_INFINITY;
     this.#idleGraceMs = options.idleGraceMs ?? Math.min(1000, keepAlive);
@@ -47,6 +55,7 @@ export class AttachedServer {
         const [req, res] = args as [IncomingMessage, ServerResponse];
         tracker.onRequest(req, res);
         if (serveEndpoints && routes()?.(req, res)) return true;
+        if (recordAtNodeLevel) recordNodeRequest(req, res, record);
       } else if (event === 'upgrade' || event === 'connect') {
         tracker.forget(args[1] as Socket);
       }

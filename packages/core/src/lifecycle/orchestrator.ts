@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { handleAll, handleWhen, retry, type ExponentialBackoff, type RetryPolicy } from 'cockatiel';
+import type { ErrorContext } from '../app/error-channel.js';
 import { HookTimeoutError, NonRetryableError, StartupAbortedError, StartupError } from '../errors.js';
 import { exponentialBackoff, sleep } from './backoff.js';
 import { describeComponent, type LifecycleComponent } from './component.js';
@@ -21,6 +22,8 @@ export interface OrchestratorOptions {
   readonly retryBackoff: BackoffOptions;
   /** Between background reconnects of a degraded non-critical plugin. */
   readonly recoveryBackoff: BackoffOptions;
+  /** Hook deadline overruns and failed onStops go to the app's error channel. */
+  readonly reportError: (error: unknown, context: ErrorContext) => void;
 }
 
 export interface StopReport {
@@ -166,6 +169,7 @@ export class Orchestrator {
       const timedOut = timeout.signal.aborted;
       const cause = lastError ?? error;
       this.#emit(component, 'preStart', timedOut ? 'timedOut' : 'failed', attempts, started, cause);
+      if (timedOut) this.#report(component, 'preStart', attempts, timeout.signal.reason, 'lifecycle', 'warning');
       throw this.#startupError(component, 'preStart', attempts, started, cause, timedOut);
     } finally {
       clearTimeout(timer);
@@ -195,6 +199,8 @@ export class Orchestrator {
         throw error;
       }
       this.#emit(component, hook, error instanceof HookTimeoutError ? 'timedOut' : 'failed', 1, started, error);
+      if (hook === 'onStop') this.#report(component, hook, 1, error, 'stop', 'error');
+      else if (error instanceof HookTimeoutError) this.#report(component, hook, 1, error, 'lifecycle', 'warning');
       throw hook === 'onStop' ? error : this.#startupError(component, hook, 1, started, error, error instanceof HookTimeoutError);
     }
     this.#emit(component, hook, 'succeeded', 1, started);
@@ -307,7 +313,11 @@ export class Orchestrator {
     const message = timedOut
       ? `${what} ${phase} did not succeed within its ${component.timeouts[phase]} ms deadline (${tries}, ${elapsed} ms): ${reason}`
       : `${what} ${phase} failed (${tries}, ${elapsed} ms): ${reason}`;
-    return new StartupError(message, component.id, phase, attempts);
+    return new StartupError(message, component.id, phase, attempts, { cause });
+  }
+
+  #report(component: LifecycleComponent, phase: HookName, attempt: number, error: unknown, source: 'lifecycle' | 'stop', level: 'warning' | 'error'): void {
+    this.#options.reportError(error, { source, level, component: component.id, ...(component.pluginType ? { pluginType: component.pluginType } : {}), phase, attempt });
   }
 
   #emit(

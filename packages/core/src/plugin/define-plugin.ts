@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { PluginHost } from '../app/plugin-host.js';
 import type { ConfigOf, SettingsSchema } from '../config/setting.js';
 import type { PluginAvailability } from './plugin-availability.js';
 
@@ -17,6 +18,18 @@ export interface PluginContext<TConfig, TOptions> {
   readonly availability: PluginAvailability;
   /** Replaces every sensitive setting's value in `text` (and URL passwords) with `<redacted>`. */
   redact(text: string): string;
+  /** The app: its state, events, HTTP address, shutdown and exit steps, and error channel. */
+  readonly app: PluginHost;
+  /** Whether this instance runs its embedded fallback (see `PluginDefinition.embedded`). */
+  readonly embedded: boolean;
+}
+
+/** A plugin's embedded fallback, used when its server setting is empty. */
+export interface EmbeddedFallback {
+  /** The setting that names the server (`url`); empty means embedded. */
+  readonly serverSetting: string;
+  /** Embedded is fine in production too, without `{APP}_{PREFIX}_EMBEDDED=true`. */
+  readonly allowedInProduction?: boolean;
 }
 
 /** What a plugin author implements. The instance may implement PreStart/OnStart/OnStop/HealthCheck. */
@@ -30,6 +43,14 @@ export interface PluginDefinition<S extends SettingsSchema, TInstance extends ob
   create(ctx: PluginContext<ConfigOf<S>, TOptions>): TInstance;
   /** Optional: checks code options at declaration time, before any I/O. */
   validateOptions?(options: TOptions): void;
+  /** `'first'`: starts before every other component and stops after all of them (error tracking). */
+  readonly order?: 'first';
+  /**
+   * The plugin has an embedded fallback used when `serverSetting` is empty. Core adds an
+   * `EMBEDDED` setting and decides `ctx.embedded`; the startup summary and /health name
+   * every plugin that runs embedded.
+   */
+  readonly embedded?: EmbeddedFallback;
 }
 
 /** Options every plugin instance accepts in code. Env overrides each of them. */
@@ -57,6 +78,8 @@ export interface PluginDeclaration<TInstance extends object = object> {
   readonly settings: SettingsSchema;
   readonly common: CommonPluginOptions<SettingsSchema>;
   readonly defaultCritical: boolean;
+  readonly order: 'first' | undefined;
+  readonly embedded: EmbeddedFallback | undefined;
   /** Builds the instance; called once by the app during init. */
   readonly instantiate: (ctx: PluginContext<Readonly<Record<string, unknown>>, unknown>) => TInstance;
 }
@@ -100,6 +123,8 @@ export function definePlugin<S extends SettingsSchema, TInstance extends object,
       settings: definition.settings,
       common: common as CommonPluginOptions<SettingsSchema>,
       defaultCritical: definition.critical,
+      order: definition.order,
+      embedded: definition.embedded,
       instantiate: (ctx) =>
         definition.create({ ...ctx, config: ctx.config as ConfigOf<S>, options: own as TOptions }),
     };

@@ -1,0 +1,56 @@
+import type { AppHttp } from '../http/app-http.js';
+import type { BoundedStep } from '../lifecycle/bounded-steps.js';
+import type { AppState } from '../lifecycle/events.js';
+import type { AppEventEmitter } from '../lifecycle/typed-emitter.js';
+import type { AppEnvironment } from './environment.js';
+import type { ErrorChannel } from './error-channel.js';
+import { DEFAULT_STEP_TIMEOUT_MS, type PluginHost } from './plugin-host.js';
+
+/** What the plugin-facing face of an app is made of. */
+export interface PluginHostParts {
+  readonly name: string;
+  readonly version: string | undefined;
+  readonly environment: AppEnvironment;
+  readonly state: () => AppState;
+  readonly signal: AbortSignal;
+  readonly healthPath: string;
+  readonly events: AppEventEmitter;
+  readonly http: AppHttp;
+  readonly errors: ErrorChannel;
+  readonly redact: (text: string) => string;
+  /** Run at the very start of shutdown. */
+  readonly firstShutdownSteps: BoundedStep[];
+  /** Run after the HTTP servers drained. */
+  readonly shutdownSteps: BoundedStep[];
+  readonly exitSteps: BoundedStep[];
+}
+
+export function buildPluginHost(parts: PluginHostParts): PluginHost {
+  const { events, http, errors } = parts;
+  return {
+    name: parts.name,
+    version: parts.version,
+    production: parts.environment.production,
+    environment: parts.environment.environment,
+    get state() {
+      return parts.state();
+    },
+    signal: parts.signal,
+    healthPath: parts.healthPath,
+    onStateChange: (listener) => events.on('state', listener),
+    onLifecycleEvent: (listener) => events.on('lifecycle', listener),
+    addShutdownStep: (run, options = {}) => {
+      const step = { run, timeoutMs: options.timeoutMs ?? DEFAULT_STEP_TIMEOUT_MS };
+      (options.first ? parts.firstShutdownSteps : parts.shutdownSteps).push(step);
+    },
+    httpAddress: () => http.address(),
+    onListening: (listener) => http.onListening(listener),
+    redact: parts.redact,
+    reportError: (error, context) => errors.report(error, context),
+    onError: (listener) => errors.on(listener),
+    beforeExit: (run, options = {}) => {
+      parts.exitSteps.push({ run, timeoutMs: options.timeoutMs ?? DEFAULT_STEP_TIMEOUT_MS });
+    },
+    onRequest: (listener) => http.onRequest(listener),
+  };
+}
