@@ -16,7 +16,6 @@ export { APP, APP_SETTINGS, LOGGER, pluginToken } from './tokens.js';
 export {
   definePlugin,
   type CommonPluginOptions,
-  type EmbeddedFallback,
   type PluginContext,
   type PluginDeclaration,
   type PluginDefinition,
@@ -29,6 +28,9 @@ export { setting, type ConfigOf, type Setting, type SettingInit, type SettingsSc
 export { formats, type SettingFormat } from './config/formats.js';
 export { formatConfigHelp, type ConfigEntry } from './config/describe-config.js';
 export { envName, toEnvSegment } from './config/env-names.js';
+export { isProduction, environmentName } from './config/environment.js';
+export type { EmbeddedFallback } from './config/embedded.js';
+export type { SettingProblem } from './config/setting.js';
 
 export type { HealthCheck, HealthCheckContext, HookContext, OnStart, OnStop, PluginTarget, PreStart } from './lifecycle/hooks.js';
 export type { AppState, LifecycleEvent, LifecycleOutcome, LifecyclePhase, StateChange } from './lifecycle/events.js';

@@ -17,7 +17,7 @@ import type { DrizzleConfig } from 'drizzle-orm';
 import type { PgTransactionConfig } from 'drizzle-orm/pg-core';
 import type postgres from 'postgres';
 import { isConnectionError, isPermanentOpenFailure, messageOf } from './connection-errors.js';
-import type { DatabaseConnection, DrizzleSchema, PostgresDatabase, PostgresDriver, PostgresTransaction } from './database.js';
+import type { DatabaseConnection, DrizzleSchema, PostgresDatabase, PostgresTransaction } from './database.js';
 import { EmbeddedConnection, PGliteMissingError } from './embedded-connection.js';
 import {
   assertMigrationsFolder,
@@ -72,12 +72,12 @@ export class PostgresPlugin<TSchema extends DrizzleSchema = Record<string, never
   constructor(ctx: PluginContext<PostgresConfig, PostgresOptions<TSchema>>) {
     this.#ctx = ctx;
     this.prefix = ctx.prefix;
-    this.#target = resolveTarget(ctx.config);
+    this.#target = resolveTarget(ctx.config, ctx.embedded);
   }
 
-  /** `postgres` (a server, through postgres.js) or `pglite` (embedded). */
-  get driver(): PostgresDriver {
-    return this.#target.kind === 'server' ? 'postgres' : 'pglite';
+  /** True when the instance runs embedded, on PGlite, rather than on a PostgreSQL server. */
+  get embedded(): boolean {
+    return this.#target.kind === 'embedded';
   }
 
   /** Where the instance connects, for logs: `host:port/database`, `pglite:memory` or `pglite:<folder>`. */
@@ -114,14 +114,6 @@ export class PostgresPlugin<TSchema extends DrizzleSchema = Record<string, never
   async preStart({ signal }: HookContext): Promise<void> {
     const target = this.#target;
     const migrations = this.#migrationsConfig();
-    if (target.kind === 'embedded' && !this.#announced) {
-      this.#announced = true;
-      const where = target.dataDir === undefined ? 'in memory: data is lost when the process exits' : `data folder ${target.dataDir}`;
-      this.#ctx.logger.warn(
-        { driver: 'pglite', dataDir: target.dataDir },
-        `${this.prefix} runs on embedded PGlite (${where}); set ${this.#envName('url')} or ${this.#envName('host')} to use PostgreSQL`,
-      );
-    }
     if (target.kind === 'server' && !this.#announced && process.env['PGTARGETSESSIONATTRS']) {
       this.#announced = true;
       this.#ctx.logger.warn('PGTARGETSESSIONATTRS is set: postgres.js applies it and plinth cannot override it');
@@ -167,8 +159,8 @@ export class PostgresPlugin<TSchema extends DrizzleSchema = Record<string, never
     this.#state = 'started';
     this.#ctx.logger.info(
       target.kind === 'server'
-        ? { driver: 'postgres', target: this.target, poolMax: this.#ctx.config.poolMax, ssl: target.ssl }
-        : { driver: 'pglite', target: this.target },
+        ? { target: this.target, poolMax: this.#ctx.config.poolMax, ssl: target.ssl }
+        : { embedded: true, target: this.target },
       `${this.prefix} connected to ${this.target}`,
     );
   }
@@ -190,7 +182,7 @@ export class PostgresPlugin<TSchema extends DrizzleSchema = Record<string, never
     }
     this.#ctx.logger.info(
       { durationMs: Math.round(performance.now() - started) },
-      this.driver === 'postgres' ? 'connection pool closed' : 'embedded database closed',
+      this.embedded ? 'embedded database closed' : 'connection pool closed',
     );
   }
 

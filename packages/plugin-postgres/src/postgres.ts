@@ -11,6 +11,7 @@ const definition = definePlugin<PostgresSettings, PostgresPlugin<DrizzleSchema>,
   type: 'postgres',
   critical: true,
   settings: postgresSettings,
+  embedded: { serverSetting: ['url', 'host'] },
   validateOptions(options) {
     const { schema, migrations, migrationsTable, migrationsSchema, casing } = options;
     if (schema !== undefined && (schema === null || typeof schema !== 'object')) {
@@ -33,8 +34,8 @@ const definition = definePlugin<PostgresSettings, PostgresPlugin<DrizzleSchema>,
 
 /**
  * Declares a PostgreSQL instance. Its settings are read from `{APP}_{PREFIX}_*`
- * (`USER_SERVICE_PRIMARY_DB_URL`…); with neither `URL` nor `HOST` set it runs on
- * embedded PGlite. Critical by default.
+ * (`USER_SERVICE_PRIMARY_DB_URL`…); with neither `URL` nor `HOST` set it runs embedded,
+ * on PGlite (outside production, or with `…_EMBEDDED=true`). Critical by default.
  *
  * ```ts
  * import * as schema from './schema.js';

@@ -38,11 +38,11 @@ const postgresUrl: SettingFormat<string> = {
  */
 export const postgresSettings = {
   url: setting.custom(postgresUrl)({
-    doc: 'Connection URL (postgres://user:password@host:port/database). Its parts win over HOST, PORT, USER, PASSWORD and DATABASE. When neither URL nor HOST is set, the instance runs on embedded PGlite',
+    doc: 'Connection URL (postgres://user:password@host:port/database). Its parts win over HOST, PORT, USER, PASSWORD and DATABASE. When neither URL nor HOST is set, the instance runs embedded (PGlite): see EMBEDDED',
     sensitive: true,
   }),
   host: setting.nonEmptyString({
-    doc: 'PostgreSQL host (or a unix socket folder starting with /). When neither URL nor HOST is set, the instance runs on embedded PGlite',
+    doc: 'PostgreSQL host (or a unix socket folder starting with /). When neither URL nor HOST is set, the instance runs embedded (PGlite): see EMBEDDED',
   }),
   port: setting.port({ doc: 'PostgreSQL port', default: 5432 }),
   user: setting.nonEmptyString({ doc: 'User name', default: 'postgres' }),

@@ -24,13 +24,13 @@ export interface EmbeddedTarget {
 export type Target = ServerTarget | EmbeddedTarget;
 
 /**
- * Resolves settings into a target. The parts a URL contains win over the single
- * settings; parts it lacks (port, database, password…) come from those settings.
+ * Resolves settings into a target: the embedded database when core decided so (no
+ * server set, outside production or asked for), else the server. The parts a URL
+ * contains win over the single settings; parts it lacks (port, database, password…)
+ * come from those settings.
  */
-export function resolveTarget(config: PostgresConfig): Target {
-  if (config.url === undefined && config.host === undefined) {
-    return { kind: 'embedded', dataDir: config.dataDir };
-  }
+export function resolveTarget(config: PostgresConfig, embedded: boolean): Target {
+  if (embedded) return { kind: 'embedded', dataDir: config.dataDir };
   const fromUrl = config.url === undefined ? undefined : new URL(config.url);
   const decoded = (value: string | undefined): string | undefined =>
     value === undefined || value === '' ? undefined : decodeURIComponent(value);

@@ -76,6 +76,16 @@ describe('postgres settings', () => {
     assert.match(error.message, /sslmode=disable\|require\|verify-full/);
   });
 
+  it('requires URL or HOST in production, naming the EMBEDDED switch', async () => {
+    const { app } = ledgerApp({ NODE_ENV: 'production' });
+    await assert.rejects(app.start(), (error: unknown) => {
+      assert.ok(error instanceof ConfigError);
+      assert.deepEqual(error.problems.map((p) => p.env), ['LEDGER_PRIMARY_DB_URL']);
+      assert.match(error.message, /LEDGER_PRIMARY_DB_URL \(or LEDGER_PRIMARY_DB_HOST\) is required in production; set it, or set LEDGER_PRIMARY_DB_EMBEDDED=true/);
+      return true;
+    });
+  });
+
   it('rejects URLs of another scheme or with other query parameters', async () => {
     for (const url of ['mysql://db/app', 'postgres://db/app?options=-c%20search_path%3Dx', 'not a url']) {
       const { app } = ledgerApp({ LEDGER_PRIMARY_DB_URL: url });
@@ -91,8 +101,8 @@ describe('postgres settings', () => {
 
 describe('connection target', () => {
   it('runs embedded when neither URL nor HOST is set', () => {
-    assert.deepEqual(resolveTarget(defaults), { kind: 'embedded', dataDir: undefined });
-    assert.deepEqual(resolveTarget({ ...defaults, dataDir: '.data/db' }), { kind: 'embedded', dataDir: '.data/db' });
+    assert.deepEqual(resolveTarget(defaults, true), { kind: 'embedded', dataDir: undefined });
+    assert.deepEqual(resolveTarget({ ...defaults, dataDir: '.data/db' }, true), { kind: 'embedded', dataDir: '.data/db' });
   });
 
   it('takes the parts a URL has, decoded, and the rest from the single settings', () => {
@@ -102,7 +112,7 @@ describe('connection target', () => {
       port: 6543,
       password: 'unused',
       database: 'unused',
-    });
+    }, false);
     assert.deepEqual(target, {
       kind: 'server',
       host: '::1',
@@ -112,7 +122,7 @@ describe('connection target', () => {
       database: 'orders',
       ssl: 'verify-full',
     });
-    const partial = resolveTarget({ ...defaults, url: 'postgres://db.internal', password: 'from-setting', ssl: 'require' });
+    const partial = resolveTarget({ ...defaults, url: 'postgres://db.internal', password: 'from-setting', ssl: 'require' }, false);
     assert.deepEqual(partial, {
       kind: 'server',
       host: 'db.internal',
@@ -127,7 +137,7 @@ describe('connection target', () => {
 
 describe('postgres.js options', () => {
   it('sets every option postgres.js would otherwise read from a PG* env var, with timeouts in seconds', () => {
-    const target = resolveTarget({ ...defaults, host: 'db.internal' }) as ServerTarget;
+    const target = resolveTarget({ ...defaults, host: 'db.internal' }, false) as ServerTarget;
     const options = clientOptions({
       target,
       config: { ...defaults, host: 'db.internal', connectTimeout: 2500, idleTimeout: 30_000 },

@@ -48,7 +48,7 @@ describe('postgres on embedded PGlite (neither URL nor HOST set)', () => {
     try {
       assert.equal(first.app.state, 'ready');
       const primary = first.app.plugin('primary_db') as PostgresPlugin<typeof primarySchema>;
-      assert.equal(primary.driver, 'pglite');
+      assert.equal(primary.embedded, true);
       const accounts = first.app.get<AccountService>(AccountService);
       const id = await accounts.register('Ada', 'ada@example.test');
       assert.deepEqual(await accounts.findByEmail('ada@example.test'), { id, name: 'Ada' });
@@ -72,11 +72,11 @@ describe('postgres on embedded PGlite (neither URL nor HOST set)', () => {
     } finally {
       assert.equal((await first.app.stop()).clean, true);
     }
-    // One line per instance says it is embedded and which env var switches to PostgreSQL.
+    // One line per instance says it is embedded, where its data is, and which env var switches to PostgreSQL.
     for (const prefix of ['PRIMARY_DB', 'ANALYTICS_DB']) {
-      const lines = first.logs.messages(/embedded PGlite/).filter((line) => String(line['msg']).includes(`ACCOUNTS_${prefix}_URL`));
+      const lines = first.logs.messages(/running embedded/).filter((line) => String(line['msg']).includes(`ACCOUNTS_${prefix}_URL`));
       assert.equal(lines.length, 1, `${prefix}: ${JSON.stringify(lines)}`);
-      assert.match(String(lines[0]!['msg']), /data folder/);
+      assert.match(String(lines[0]!['msg']), /running embedded \(pglite:\//);
     }
     assert.equal(first.logs.messages(/embedded database closed/).length, 2);
 
@@ -106,9 +106,8 @@ describe('postgres on embedded PGlite (neither URL nor HOST set)', () => {
     } finally {
       await app.stop();
     }
-    const [line] = logs.messages(/embedded PGlite/);
-    assert.match(String(line?.['msg']), /in memory/);
-    assert.match(String(line?.['msg']), /LEDGER_PRIMARY_DB_URL or LEDGER_PRIMARY_DB_HOST/);
+    const [line] = logs.messages(/running embedded/);
+    assert.match(String(line?.['msg']), /^primary_db running embedded \(pglite:memory\): .*set LEDGER_PRIMARY_DB_URL to use a server$/);
     assert.equal(logs.messages(/applied 2 migration\(s\)/).length, 1);
   });
 

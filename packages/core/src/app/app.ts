@@ -4,9 +4,11 @@ import type { DestinationStream, Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { describeSettings, type ConfigEntry } from '../config/describe-config.js';
 import { envName, toEnvSegment } from '../config/env-names.js';
+import { embeddedNotice } from '../config/embedded.js';
+import { isProduction } from '../config/environment.js';
 import { loadSettings, type EnvSource } from '../config/load-settings.js';
 import type { ConfigOf, SettingsSchema } from '../config/setting.js';
-import type { SettingsGroup } from '../config/settings-group.js';
+import { groupSchema, type SettingsGroup } from '../config/settings-group.js';
 import { buildComponentGraph, type ComponentNode, type ServiceClass } from '../container/component-graph.js';
 import { buildContainer } from '../container/build-container.js';
 import { GraphValidationError, PlinthError, StartupAbortedError, StartupError } from '../errors.js';
@@ -80,8 +82,8 @@ export type ShutdownStep = (signal: AbortSignal) => Promise<void>;
 /** A step run by `start()` once config is loaded and components are built, before any preStart. */
 export type StartupStep = (signal: AbortSignal) => Promise<void>;
 
-const RESERVED_PLUGIN_KEYS = Object.keys(pluginLifecycleSettings(
-  { critical: true, startTimeout: 0, onStartTimeout: 0, stopTimeout: 0, healthTimeout: 0 }));
+const RESERVED_PLUGIN_KEYS = [...Object.keys(pluginLifecycleSettings(
+  { critical: true, startTimeout: 0, onStartTimeout: 0, stopTimeout: 0, healthTimeout: 0 })), 'embedded'];
 
 /** One service process. Create it with `createApp`. */
 export class App<S extends SettingsSchema = SettingsSchema> {
@@ -358,11 +360,13 @@ export class App<S extends SettingsSchema = SettingsSchema> {
 
   #initialize(): Initialized {
     const env = this.#options.env ?? process.env;
-    const resolved = loadSettings(this.name, this.envPrefix, this.#groups, env);
+    const loaded = loadSettings({ appName: this.name, appEnvPrefix: this.envPrefix, groups: this.#groups, env, production: isProduction(env, this.envPrefix) });
+    const resolved = loaded.values;
     const appValues = resolved.get('app') ?? {};
     const core = Object.fromEntries(Object.keys(coreSettings).map((k) => [k, appValues[k]])) as unknown as CoreConfig;
     const settings = Object.fromEntries(Object.keys(this.#options.settings ?? {}).map((k) => [k, appValues[k]]));
     const logger = createLogger(this.name, core.logLevel, this.#options.logDestination);
+    for (const warning of loaded.warnings) logger.warn(warning);
     const appSecrets = secretsOf(this.#groups[0] as SettingsGroup, appValues);
     const allSecrets = [...appSecrets];
     for (const group of this.#groups.slice(1)) allSecrets.push(...secretsOf(group, resolved.get(group.id) ?? {}));
@@ -391,8 +395,12 @@ export class App<S extends SettingsSchema = SettingsSchema> {
         availability,
         redact,
         app: host,
-        embedded: plugin.embedded ? isEmpty(config[plugin.embedded.serverSetting]) : false,
+        embedded: loaded.embedded.has(plugin.prefix),
       });
+      if (plugin.embedded && loaded.embedded.has(plugin.prefix)) {
+        const target = (instance as { target?: unknown }).target;
+        logger.warn({ plugin: plugin.type, prefix: plugin.prefix, embedded: true }, embeddedNotice(plugin.prefix, typeof target === 'string' ? target : undefined, group.envPrefix, plugin.embedded));
+      }
       pluginInstances.set(plugin.prefix, instance);
       pluginMeta.set(plugin.prefix, { availability, config, secrets, redact });
     }
@@ -429,6 +437,7 @@ export class App<S extends SettingsSchema = SettingsSchema> {
           availability: meta.availability,
           retryPreStart: true,
           redact: meta.redact,
+          embedded: loaded.embedded.has(node.id),
         };
       }
       const own = serviceOptionsOf(node.serviceClass) ?? {};
@@ -511,11 +520,13 @@ export class App<S extends SettingsSchema = SettingsSchema> {
         owner: `${plugin.type} ${plugin.prefix}`,
         schema: { ...plugin.settings, ...lifecycle },
         overrides: common.config as Record<string, unknown> | undefined,
+        ...(plugin.embedded ? { embedded: plugin.embedded } : {}),
+        ...(plugin.validateConfig ? { validate: plugin.validateConfig } : {}),
       });
     }
     const seen = new Map<string, string>();
     for (const group of groups) {
-      for (const key of Object.keys(group.schema)) {
+      for (const key of Object.keys(groupSchema(group))) {
         const name = envName(group.envPrefix, key);
         const other = seen.get(name);
         if (other) throw new GraphValidationError('ENV_NAME_CLASH', `${name} would be read by both ${other} and ${group.owner}; rename one`);
@@ -573,8 +584,4 @@ function logLifecycleEvent(logger: Logger, event: LifecycleEvent): void {
   const failed = event.outcome === 'failed' || event.outcome === 'timedOut';
   const level = failed ? 'error' : event.outcome === 'retrying' || event.outcome === 'degraded' ? 'warn' : 'debug';
   logger[level](fields, `${event.phase} ${event.component} ${event.outcome}`);
-}
-
-function isEmpty(value: unknown): boolean {
-  return value === undefined || value === null || value === '';
 }

@@ -1,4 +1,5 @@
 import { setting } from '../config/setting.js';
+import { allowEnvSetting } from '../config/unknown-variables.js';
 import { LOG_LEVELS } from '../logging/logger.js';
 
 /** On Kubernetes, give endpoints time to drop this pod before it stops listening. */
@@ -38,6 +39,10 @@ export const coreSettings = {
     default: 10_000,
   }),
   metricsPath: setting.string({ doc: 'Path of the Prometheus metrics endpoint (empty turns it off)', default: '/metrics' }),
+  env: setting.nonEmptyString({
+    doc: 'Name of the environment: development, staging, production… production (like NODE_ENV=production or a Kubernetes pod) makes a plugin without a server a config error unless its EMBEDDED setting is true',
+  }),
+  allowEnv: allowEnvSetting,
 } as const;
 
 export type CoreSettingKey = keyof typeof coreSettings;

@@ -1,5 +1,5 @@
 import { envName } from './env-names.js';
-import type { SettingsGroup } from './settings-group.js';
+import { groupSchema, type SettingsGroup } from './settings-group.js';
 
 export interface ConfigEntry {
   readonly env: string;
@@ -17,7 +17,7 @@ export const REDACTED = '<redacted>';
 /** Every env var the app reads, in declaration order: app settings first, then each plugin. */
 export function describeSettings(groups: readonly SettingsGroup[]): ConfigEntry[] {
   return groups.flatMap((group) =>
-    Object.entries(group.schema).map(([key, spec]) => {
+    Object.entries(groupSchema(group)).map(([key, spec]) => {
       const value = group.overrides?.[key] ?? spec.default;
       return {
         env: envName(group.envPrefix, key),

@@ -1,28 +1,46 @@
 import convict from 'convict';
-import { closest } from 'fastest-levenshtein';
 import { ConfigError, type ConfigProblem } from '../errors.js';
 import { REDACTED } from './describe-config.js';
-import { envName, isKubernetesServiceLink } from './env-names.js';
-import type { SettingsGroup } from './settings-group.js';
+import { decideEmbedded, serverSettingsOf } from './embedded.js';
+import { envName } from './env-names.js';
+import { groupSchema, type SettingsGroup } from './settings-group.js';
+import { ALLOW_ENV_KEY, allowEnvSetting, unknownVariables } from './unknown-variables.js';
 
 export type EnvSource = Readonly<Record<string, string | undefined>>;
 export type ResolvedSettings = ReadonlyMap<string, Readonly<Record<string, unknown>>>;
 
+export interface LoadSettingsInput {
+  readonly appName: string;
+  /** `USER_SERVICE`: unknown variables are looked for under it. */
+  readonly appEnvPrefix: string;
+  readonly groups: readonly SettingsGroup[];
+  readonly env: EnvSource;
+  /** Whether a missing server is an error rather than the embedded fallback (see `isProduction`). */
+  readonly production: boolean;
+}
+
+export interface LoadedSettings {
+  /** Resolved values of each group, by group id. */
+  readonly values: ResolvedSettings;
+  /** Ids of the groups that run their embedded fallback. */
+  readonly embedded: ReadonlySet<string>;
+  /** Worth a log line, not a refusal: unknown variables that look like no setting. */
+  readonly warnings: readonly string[];
+}
+
 /**
- * Resolves every group from defaults, code overrides and env, and validates all of it at
- * once. convict maps env vars onto the schema; plinth parses each value strictly, because
- * convict's own coercion accepts `"54x"` as 54. Throws one ConfigError naming every bad var.
+ * Resolves every group from defaults, code overrides and env, validates all of it, and
+ * decides which groups run embedded. convict maps env vars onto the schema; plinth parses
+ * each value strictly, because convict's own coercion accepts `"54x"` as 54. Every problem
+ * (bad values, cross-setting checks, missing servers, likely typos) is in one ConfigError.
  */
-export function loadSettings(
-  appName: string,
-  appEnvPrefix: string,
-  groups: readonly SettingsGroup[],
-  env: EnvSource,
-): ResolvedSettings {
+export function loadSettings(input: LoadSettingsInput): LoadedSettings {
+  const { appName, appEnvPrefix, groups, env, production } = input;
+  const schemas = new Map(groups.map((group) => [group.id, groupSchema(group)]));
   const schema: Record<string, Record<string, convict.SchemaObj>> = {};
   for (const group of groups) {
     schema[group.id] = Object.fromEntries(
-      Object.entries(group.schema).map(([key, spec]) => [
+      Object.entries(schemas.get(group.id) ?? {}).map(([key, spec]) => [
         key,
         {
           doc: spec.doc,
@@ -41,10 +59,12 @@ export function loadSettings(
 
   const problems: ConfigProblem[] = [];
   const resolved = new Map<string, Record<string, unknown>>();
+  const embedded = new Set<string>();
   const known = new Set<string>();
   for (const group of groups) {
     const values: Record<string, unknown> = {};
-    for (const [key, spec] of Object.entries(group.schema)) {
+    const failed = new Set<string>();
+    for (const [key, spec] of Object.entries(schemas.get(group.id) ?? {})) {
       const name = envName(group.envPrefix, key);
       known.add(name);
       // An empty env var means "not set": the default applies (Kubernetes and .env files
@@ -52,13 +72,17 @@ export function loadSettings(
       const setByEnv = env[name] !== undefined && env[name] !== '';
       const raw = setByEnv ? loaded.get(`${group.id}.${key}`) : (group.overrides?.[key] ?? spec.default);
       if (raw === null || raw === undefined) {
-        if (spec.required) problems.push({ env: name, message: `${name} is required: ${spec.doc} (${spec.format.expected})` });
+        if (spec.required) {
+          failed.add(key);
+          problems.push({ env: name, message: `${name} is required: ${spec.doc} (${spec.format.expected})` });
+        }
         values[key] = undefined;
         continue;
       }
       try {
         values[key] = spec.format.parse(raw);
       } catch (error) {
+        failed.add(key);
         const shown = spec.sensitive ? REDACTED : JSON.stringify(String(raw));
         const fromEnv = env[name] !== undefined;
         const reason = error instanceof Error ? error.message : String(error);
@@ -69,28 +93,33 @@ export function loadSettings(
       }
     }
     resolved.set(group.id, values);
+    // Checks across settings only make sense once every value they read parsed.
+    if (failed.size === 0) {
+      for (const problem of group.validate?.(values) ?? []) {
+        const name = envName(group.envPrefix, problem.setting);
+        problems.push({ env: name, message: `${name} ${problem.message}` });
+      }
+    }
+    if (group.embedded && ![...serverSettingsOf(group.embedded), 'embedded'].some((key) => failed.has(key))) {
+      const decision = decideEmbedded(group.envPrefix, group.embedded, values, production);
+      if (decision.problem) problems.push(decision.problem);
+      if (decision.embedded) embedded.add(group.id);
+    }
   }
 
-  problems.push(...unknownVariables(appEnvPrefix, known, env));
+  const allowed = allowList(env[envName(appEnvPrefix, ALLOW_ENV_KEY)]);
+  const unknown = unknownVariables(appEnvPrefix, known, env, allowed);
+  problems.push(...unknown.errors);
   if (problems.length > 0) throw new ConfigError(appName, problems);
-  return resolved;
+  return { values: resolved, embedded, warnings: unknown.warnings };
 }
 
-/**
- * A misspelt name would otherwise be ignored silently, and the app would run on a default
- * (for a database host: the embedded database). So unknown `{APP}_*` names are errors.
- */
-function unknownVariables(appEnvPrefix: string, known: ReadonlySet<string>, env: EnvSource): ConfigProblem[] {
-  const candidates = [...known];
-  return Object.keys(env)
-    .filter((name) => name.startsWith(`${appEnvPrefix}_`) && !known.has(name))
-    .filter((name) => !isKubernetesServiceLink(appEnvPrefix, name))
-    .sort()
-    .map((name) => {
-      const suggestion = candidates.length > 0 ? closest(name, candidates) : undefined;
-      return {
-        env: name,
-        message: `${name} is not a setting of this app${suggestion ? ` (did you mean ${suggestion}?)` : ''}`,
-      };
-    });
+/** The allow list as given; a malformed one is reported as its setting's own problem. */
+function allowList(raw: string | undefined): readonly string[] {
+  if (!raw) return [];
+  try {
+    return allowEnvSetting.format.parse(raw);
+  } catch {
+    return [];
+  }
 }

@@ -66,3 +66,13 @@ export const setting = {
     builder(formats.oneOf(values))(init),
   custom: <T>(format: SettingFormat<T>) => builder(format),
 };
+
+/**
+ * A problem with a setting's value that its format alone cannot see (a URL path, two
+ * settings that must agree). `message` follows the env var's name: `has the path "/x";
+ * expected /<db number>` becomes `USER_SERVICE_CACHE_URL has the path "/x"; ...`.
+ */
+export interface SettingProblem<K extends string = string> {
+  readonly setting: K;
+  readonly message: string;
+}

@@ -1,4 +1,5 @@
-import type { SettingsSchema } from './setting.js';
+import { embeddedSetting, type EmbeddedFallback } from './embedded.js';
+import type { SettingProblem, SettingsSchema } from './setting.js';
 
 /** The settings of one scope (the app, or one plugin instance) under one env prefix. */
 export interface SettingsGroup {
@@ -11,4 +12,13 @@ export interface SettingsGroup {
   readonly schema: SettingsSchema;
   /** Defaults given in code (`postgres('db', { config: { host } })`); env overrides them. */
   readonly overrides?: Readonly<Record<string, unknown>>;
+  /** The group has an embedded fallback: it gets an `EMBEDDED` setting, and the rule of `decideEmbedded`. */
+  readonly embedded?: EmbeddedFallback;
+  /** Checks that span settings (a URL's path, two values that must agree), run once each value parsed. */
+  readonly validate?: (values: Readonly<Record<string, unknown>>) => readonly SettingProblem[];
+}
+
+/** The group's schema as env sees it: its own settings, plus `embedded` when it has a fallback. */
+export function groupSchema(group: SettingsGroup): SettingsSchema {
+  return group.embedded ? { ...group.schema, embedded: embeddedSetting } : group.schema;
 }

@@ -8,6 +8,8 @@ export interface CheckResult {
   readonly latencyMs: number;
   /** Why it is down, redacted; shown to callers only when details are unlocked. */
   readonly error?: string;
+  /** Present on a plugin running its embedded fallback. */
+  readonly embedded?: true;
 }
 
 export type CheckResults = Readonly<Record<string, CheckResult>>;

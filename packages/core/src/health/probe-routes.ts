@@ -85,6 +85,7 @@ function present(report: HealthReport, details: boolean): Record<string, unknown
         status: check.status,
         critical: check.critical,
         latencyMs: check.latencyMs,
+        ...(check.embedded ? { embedded: true } : {}),
         ...(details && check.error !== undefined ? { error: check.error } : {}),
       },
     ]),

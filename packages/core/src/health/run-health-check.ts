@@ -19,6 +19,7 @@ export async function runHealthCheck(component: LifecycleComponent): Promise<Che
     status: error === undefined ? 'up' : 'down',
     critical: component.critical,
     latencyMs: Math.round((performance.now() - started) * 10) / 10,
+    ...(component.embedded ? { embedded: true as const } : {}),
     ...(error === undefined ? {} : { error: component.redact(messageOf(error)) }),
   });
   const { availability, instance } = component;

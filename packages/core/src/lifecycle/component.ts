@@ -23,6 +23,8 @@ export interface LifecycleComponent {
   /** Critical plugins retry preStart with backoff until the deadline. */
   readonly retryPreStart: boolean;
   readonly redact: (text: string) => string;
+  /** A plugin running its embedded fallback: `/health` says so. */
+  readonly embedded?: boolean;
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { PluginHost } from '../app/plugin-host.js';
-import type { ConfigOf, SettingsSchema } from '../config/setting.js';
+import type { EmbeddedFallback } from '../config/embedded.js';
+import type { ConfigOf, SettingProblem, SettingsSchema } from '../config/setting.js';
 import type { PluginAvailability } from './plugin-availability.js';
 
 /** What a plugin's `create` receives. Building an instance must do no I/O. */
@@ -24,14 +25,6 @@ export interface PluginContext<TConfig, TOptions> {
   readonly embedded: boolean;
 }
 
-/** A plugin's embedded fallback, used when its server setting is empty. */
-export interface EmbeddedFallback {
-  /** The setting that names the server (`url`); empty means embedded. */
-  readonly serverSetting: string;
-  /** Embedded is fine in production too, without `{APP}_{PREFIX}_EMBEDDED=true`. */
-  readonly allowedInProduction?: boolean;
-}
-
 /** What a plugin author implements. The instance may implement PreStart/OnStart/OnStop/HealthCheck. */
 export interface PluginDefinition<S extends SettingsSchema, TInstance extends object, TOptions extends object> {
   /** The plugin type, e.g. `postgres`. */
@@ -46,9 +39,18 @@ export interface PluginDefinition<S extends SettingsSchema, TInstance extends ob
   /** `'first'`: starts before every other component and stops after all of them (error tracking). */
   readonly order?: 'first';
   /**
-   * The plugin has an embedded fallback used when `serverSetting` is empty. Core adds an
-   * `EMBEDDED` setting and decides `ctx.embedded`; the startup summary and /health name
-   * every plugin that runs embedded.
+   * Optional: checks that span settings (a URL's path, two values that must agree). Runs
+   * while config loads, once each setting parsed, so its problems are reported together
+   * with every other config problem, named by env var.
+   */
+  validateConfig?(config: ConfigOf<S>): readonly SettingProblem<keyof S & string>[];
+  /**
+   * The plugin has an embedded fallback used when its server setting is empty. Core adds
+   * an `EMBEDDED` boolean setting and decides `ctx.embedded`:
+   * - a server setting is set → not embedded (`EMBEDDED=true` as well is a config error);
+   * - none is set, and not production, or `EMBEDDED=true`, or `allowedInProduction` → embedded;
+   * - none is set in production otherwise → a config error naming `{APP}_{PREFIX}_{SERVER_SETTING}`.
+   * The startup log and `/health` say which plugins run embedded.
    */
   readonly embedded?: EmbeddedFallback;
 }
@@ -80,6 +82,7 @@ export interface PluginDeclaration<TInstance extends object = object> {
   readonly defaultCritical: boolean;
   readonly order: 'first' | undefined;
   readonly embedded: EmbeddedFallback | undefined;
+  readonly validateConfig: ((config: Readonly<Record<string, unknown>>) => readonly SettingProblem[]) | undefined;
   /** Builds the instance; called once by the app during init. */
   readonly instantiate: (ctx: PluginContext<Readonly<Record<string, unknown>>, unknown>) => TInstance;
 }
@@ -125,6 +128,7 @@ export function definePlugin<S extends SettingsSchema, TInstance extends object,
       defaultCritical: definition.critical,
       order: definition.order,
       embedded: definition.embedded,
+      validateConfig: definition.validateConfig && ((config) => definition.validateConfig?.(config as ConfigOf<S>) ?? []),
       instantiate: (ctx) =>
         definition.create({ ...ctx, config: ctx.config as ConfigOf<S>, options: own as TOptions }),
     };
