@@ -1,3 +1,4 @@
+import type * as PGliteModule from '@electric-sql/pglite';
 import type { PGlite } from '@electric-sql/pglite';
 import { raceAbort, type Logger } from '@plinth/core';
 import type { DrizzleConfig } from 'drizzle-orm';
@@ -98,7 +99,7 @@ export class PGliteMissingError extends Error {
   }
 }
 
-async function importPGlite(): Promise<typeof import('@electric-sql/pglite')> {
+async function importPGlite(): Promise<typeof PGliteModule> {
   try {
     return await import('@electric-sql/pglite');
   } catch (error) {
