@@ -19,6 +19,7 @@ export {
   type PluginContext,
   type PluginDeclaration,
   type PluginDefinition,
+  type PluginDouble,
   type PluginFactory,
 } from './plugin/define-plugin.js';
 export { PluginAvailability } from './plugin/plugin-availability.js';

@@ -195,6 +195,7 @@ export const rabbitmq = definePlugin<typeof rabbitmqSettings, RabbitMqPlugin, Ra
   type: 'rabbitmq',
   critical: true,
   settings: rabbitmqSettings,
+  embedded: { serverSetting: ['url', 'host'] },
   validateOptions: (options) => validateTopology(options.topology),
   create: (ctx) => new RabbitMqPlugin(ctx),
 });

@@ -10,6 +10,7 @@ export const redis = definePlugin<typeof redisSettings, RedisPlugin, RedisPlugin
   type: 'redis',
   critical: false,
   settings: redisSettings,
+  embedded: { serverSetting: ['url', 'host'] },
   create: (ctx) => new RedisPlugin(ctx),
   validateOptions(options) {
     const backoff = options.reconnectBackoff;
