@@ -27,6 +27,8 @@ export class SilentServer {
 
   #accept(socket: Socket): void {
     this.#sockets.add(socket);
+    // Read and drop what arrives: a paused socket would never see the plugin's FIN.
+    socket.resume();
     socket.on('error', () => socket.destroy());
     socket.on('end', () => socket.destroy());
     socket.on('close', () => this.#sockets.delete(socket));

@@ -24,6 +24,8 @@ export interface BuiltInstance {
   /** Env names the plugin read from `process.env` during `create`. */
   readonly envReads: readonly string[];
   readonly appSignal: AbortSignal;
+  /** What the lifecycle does: preStart, then mark available (as core does), then onStart. */
+  start(signal: AbortSignal): Promise<void>;
 }
 
 export const CONFORMANCE_APP = 'conformance';
@@ -44,6 +46,7 @@ export async function buildInstance(
   const recorder = new ResourceRecorder();
   const envReads: string[] = [];
   let instance: PluginHooks | undefined;
+  let availability: { markAvailable(): void } | undefined;
   const wrapped: PluginDeclaration = {
     ...declared,
     common: { ...declared.common, config: { ...declared.common.config, ...config } },
@@ -57,6 +60,7 @@ export async function buildInstance(
       });
       recorder.start();
       try {
+        availability = ctx.availability;
         instance = declared.instantiate(ctx) as PluginHooks;
       } finally {
         process.env = realEnv;
@@ -77,7 +81,13 @@ export async function buildInstance(
   // The setImmediate above is the suite's own.
   const created = recorder.created.slice();
   created.splice(created.lastIndexOf('Immediate'), 1);
-  return { app, instance, logs, createdDuringCreate: created, envReads, appSignal: new AbortController().signal };
+  const built = instance;
+  const start = async (signal: AbortSignal): Promise<void> => {
+    await built.preStart?.(hookContext(signal));
+    availability?.markAvailable();
+    await built.onStart?.(hookContext(signal));
+  };
+  return { app, instance, logs, createdDuringCreate: created, envReads, appSignal: new AbortController().signal, start };
 }
 
 /** The hook context the lifecycle would pass. */
