@@ -1,6 +1,5 @@
 import {
   definePlugin,
-  envName,
   PlinthError,
   type HealthCheck,
   type HookContext,
@@ -46,7 +45,6 @@ export class RabbitMqPlugin implements PreStart, OnStart, OnStop, HealthCheck {
   readonly #deadLetterExchange: string;
   readonly #stats = emptyStats();
   #phase: Phase = 'created';
-  #announced = false;
 
   constructor(ctx: PluginContext<RabbitMqConfig, RabbitMqOptions>) {
     this.#ctx = ctx;
@@ -84,13 +82,6 @@ export class RabbitMqPlugin implements PreStart, OnStart, OnStop, HealthCheck {
   #stopping: Promise<void> | undefined;
 
   async preStart(ctx: HookContext): Promise<void> {
-    if (this.embedded && !this.#announced) {
-      this.#announced = true;
-      const env = envName(this.#ctx.appName, this.prefix);
-      this.#ctx.logger.warn(
-        `rabbitmq "${this.prefix}": no broker configured, using the in-process broker (single process, messages kept in memory only); set ${env}_URL or ${env}_HOST to use RabbitMQ`,
-      );
-    }
     try {
       await this.#driver.open(ctx.signal);
     } catch (error) {

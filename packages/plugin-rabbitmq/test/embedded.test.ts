@@ -18,7 +18,7 @@ const topology: TopologyDeclaration = {
 };
 
 describe('embedded in-process broker', () => {
-  it('is the default without URL or HOST, announced in one log line naming the env vars to switch', async () => {
+  it('is the default without URL or HOST, announced in one log line naming the env var to switch', async () => {
     const { app, mq, logs } = testApp({ rabbitmq: { topology } });
     try {
       await app.start();
@@ -26,7 +26,7 @@ describe('embedded in-process broker', () => {
       assert.equal(mq.target, 'in-process broker');
       const announcements = logs.matching(/in-process broker/);
       assert.equal(announcements.length, 1);
-      assert.match(String(announcements[0]?.['msg']), /TEST_APP_EVENTS_URL or TEST_APP_EVENTS_HOST/);
+      assert.match(String(announcements[0]?.['msg']), /events running embedded .*set TEST_APP_EVENTS_URL/);
       await mq.healthCheck();
       assert.equal(app.state, 'ready');
     } finally {

@@ -80,14 +80,8 @@ export class RedisPlugin implements PreStart, OnStop, HealthCheck {
   }
 
   async preStart(ctx: HookContext): Promise<void> {
-    if (this.#driver.kind === 'memory') {
-      const { appName, prefix, config } = this.#ctx;
-      this.#ctx.logger.info(
-        { driver: 'memory', maxEntries: config.memoryMaxEntries },
-        `no Redis configured: using the embedded in-memory cache (set ${envName(appName, prefix, 'url')} or ${envName(appName, prefix, 'host')} for Redis)`,
-      );
-      return;
-    }
+    // Core announces the embedded store in the startup log.
+    if (this.#driver.kind === 'memory') return;
     await this.#driver.connection.open(ctx.signal);
   }
 
