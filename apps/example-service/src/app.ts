@@ -21,7 +21,12 @@ const embeddedDataDir = fileURLToPath(new URL('../.data/primary_db', import.meta
  * With no env at all every plugin runs embedded (PGlite, memory cache, in-process broker).
  */
 export function createExampleApp(options: Pick<AppOptions, 'env'> = {}) {
-  return createApp({
+  return createApp({ ...exampleAppOptions(), ...options });
+}
+
+/** What `createExampleApp` declares, for tests that start it with overrides. */
+export function exampleAppOptions() {
+  return {
     name: 'example-service',
     settings: exampleSettings,
     plugins: [
@@ -30,6 +35,8 @@ export function createExampleApp(options: Pick<AppOptions, 'env'> = {}) {
       rabbitmq('events', { topology: eventsTopology }),
     ],
     services: [HttpApi, UserService, UserRepository, UserEvents, ProcessedEvents, UserCreatedConsumer],
-    ...options,
-  });
+  } satisfies AppOptions<typeof exampleSettings>;
 }
+
+/** The drizzle-kit migrations folder. */
+export const migrationsFolder = migrations;
