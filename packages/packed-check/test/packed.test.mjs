@@ -1,3 +1,4 @@
+import process from 'node:process';
 import { strict as assert } from 'node:assert';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
