@@ -51,7 +51,7 @@ describe('http-upstream against a real HTTP server', () => {
     assert.equal(billing.circuit, 'open');
     assert.equal(test.app.state, 'degraded');
     const sent = upstream.received.length;
-    await assert.rejects(() => billing.get('/c'), (error: unknown) => error instanceof PluginUnavailableError);
+    await assert.rejects(() => billing.get('/c'), (error: unknown) => PluginUnavailableError.is(error));
     assert.equal(upstream.received.length, sent, 'an open circuit sends nothing');
     await assert.rejects(() => billing.healthCheck({ signal: AbortSignal.timeout(1000) }), /circuit open/);
   });

@@ -1,6 +1,30 @@
+/**
+ * Errors carry a brand, `Symbol.for('plinth.error.<Name>')`, for their class and each class
+ * above it, so `ConfigError.is(error)` recognises an error thrown by another copy of
+ * `@plinth/core` in the same process, where `instanceof` would not.
+ */
+type ErrorClass<T extends PlinthError> = (abstract new (...args: never[]) => T) & { readonly brand: symbol };
+
+function brandOf(name: string): symbol {
+  return Symbol.for(`plinth.error.${name}`);
+}
+
 /** Base class of every error plinth raises, so callers can tell ours from theirs. */
 export class PlinthError extends Error {
+  static readonly brand: symbol = brandOf('PlinthError');
   override readonly name: string = 'PlinthError';
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    for (let type: unknown = new.target; typeof type === 'function' && type !== Error; type = Object.getPrototypeOf(type)) {
+      if (Object.hasOwn(type, 'brand')) Object.defineProperty(this, (type as unknown as { brand: symbol }).brand, { value: true });
+    }
+  }
+
+  /** True for an error of this class (or a subclass), whichever copy of plinth made it. */
+  static is<T extends PlinthError>(this: ErrorClass<T>, value: unknown): value is T {
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[this.brand] === true;
+  }
 }
 
 export type GraphErrorCode =
@@ -15,12 +39,14 @@ export type GraphErrorCode =
 
 /** A mistake in how the app is declared: found before any I/O. */
 export class GraphValidationError extends PlinthError {
+  static override readonly brand: symbol = brandOf('GraphValidationError');
   override readonly name = 'GraphValidationError';
   constructor(
     readonly code: GraphErrorCode,
     message: string,
+    options?: { cause?: unknown },
   ) {
-    super(message);
+    super(message, options);
   }
 }
 
@@ -33,6 +59,7 @@ export interface ConfigProblem {
 
 /** Bad configuration. Lists every problem at once; a process exits with 78 (EX_CONFIG). */
 export class ConfigError extends PlinthError {
+  static override readonly brand: symbol = brandOf('ConfigError');
   override readonly name = 'ConfigError';
   readonly exitCode = 78;
   constructor(
@@ -49,6 +76,7 @@ export class ConfigError extends PlinthError {
 
 /** A lifecycle hook outlived its deadline. */
 export class HookTimeoutError extends PlinthError {
+  static override readonly brand: symbol = brandOf('HookTimeoutError');
   override readonly name = 'HookTimeoutError';
   constructor(
     readonly component: string,
@@ -59,16 +87,27 @@ export class HookTimeoutError extends PlinthError {
   }
 }
 
+/** An operation given to `withTimeout` got no answer in time. */
+export class OperationTimeoutError extends PlinthError {
+  static override readonly brand: symbol = brandOf('OperationTimeoutError');
+  override readonly name = 'OperationTimeoutError';
+  constructor(readonly timeoutMs: number) {
+    super(`no answer within ${timeoutMs} ms`);
+  }
+}
+
 /** Startup was abandoned because stop() was called or a signal arrived. */
 export class StartupAbortedError extends PlinthError {
+  static override readonly brand: symbol = brandOf('StartupAbortedError');
   override readonly name = 'StartupAbortedError';
   constructor(reason: string) {
     super(`startup aborted: ${reason}`);
   }
 }
 
-/** A critical component failed to start; the app rolled back what it had started. */
+/** A critical component failed to start; the app rolled back what it had started. `cause` is the component's error. */
 export class StartupError extends PlinthError {
+  static override readonly brand: symbol = brandOf('StartupError');
   override readonly name = 'StartupError';
   constructor(
     message: string,
@@ -86,6 +125,7 @@ export class StartupError extends PlinthError {
  * dependency is down), so callers fail fast and can fall back instead of hanging.
  */
 export class PluginUnavailableError extends PlinthError {
+  static override readonly brand: symbol = brandOf('PluginUnavailableError');
   override readonly name = 'PluginUnavailableError';
   constructor(
     readonly pluginType: string,
@@ -103,6 +143,7 @@ export class PluginUnavailableError extends PlinthError {
  * backoff, since nothing else would bring the plugin back.
  */
 export class NonRetryableError extends PlinthError {
+  static override readonly brand: symbol = brandOf('NonRetryableError');
   override readonly name = 'NonRetryableError';
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);

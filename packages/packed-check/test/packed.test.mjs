@@ -112,7 +112,7 @@ describe('installed into a new project', () => {
     ['the pinned TypeScript', () => path.join(consumer, 'node_modules/typescript/bin/tsc')],
     ['the current TypeScript major', () => path.join(work, 'ts-current/node_modules/typescript/bin/tsc')],
   ]) {
-    it(`compiles a decorated service with ${label} (types checked, skipLibCheck off) and runs it`, async () => {
+    it(`compiles a decorated service with ${label} and runs it`, async () => {
       const outDir = `dist-${label.split(' ').pop()}-${label.length}`;
       const { stdout: version } = await run(process.execPath, [tsc(), '--version'], { cwd: consumer });
       await run(process.execPath, [tsc(), '-p', '.', '--outDir', outDir], { cwd: consumer });
@@ -169,12 +169,7 @@ describe('installed with core at a newer patch than the plugins were built with'
     const one = await import(pathToFileURL(path.join(installed, 'dist/index.js')).href);
     const two = await import(pathToFileURL(path.join(second, 'dist/index.js')).href);
     assert.notEqual(one.PluginUnavailableError, two.PluginUnavailableError, 'the two copies are separate modules');
-    let thrown;
-    try {
-      new two.PluginAvailability('http-upstream', 'billing').assertAvailable();
-    } catch (error) {
-      thrown = error;
-    }
+    const thrown = new two.PluginUnavailableError('http-upstream', 'billing', 'circuit open');
     assert.equal(thrown instanceof one.PluginUnavailableError, false, 'instanceof fails across copies, which is why .is() exists');
     assert.equal(typeof one.PluginUnavailableError.is, 'function', 'PluginUnavailableError.is() is missing');
     assert.equal(one.PluginUnavailableError.is(thrown), true);
