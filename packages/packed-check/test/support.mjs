@@ -8,8 +8,10 @@ const exec = promisify(execFile);
 
 /** Runs a command; rejects with its output when it fails. */
 export async function run(command, args, options = {}) {
+  // Without this, a `node --test` started from here reports to this test runner, not to stdout.
+  const { NODE_TEST_CONTEXT: _, ...env } = process.env;
   try {
-    const { stdout, stderr } = await exec(command, args, { maxBuffer: 64 * 1024 * 1024, ...options, env: { ...process.env, ...options.env } });
+    const { stdout, stderr } = await exec(command, args, { maxBuffer: 64 * 1024 * 1024, ...options, env: { ...env, ...options.env } });
     return { stdout, stderr };
   } catch (error) {
     throw new Error(`${command} ${args.join(' ')} failed in ${options.cwd ?? process.cwd()}:\n${error.stdout ?? ''}\n${error.stderr ?? ''}`, { cause: error });

@@ -1,4 +1,4 @@
-import { formatConfigHelp, toEnvSegment } from '@plinth/core';
+import { formatConfigHelp, NonRetryableError, toEnvSegment } from '@plinth/core';
 import { HandleTracker } from './resources.js';
 import { SilentServer } from './silent-server.js';
 import { buildInstance, CONFORMANCE_APP, hookContext, type BuiltInstance, type PluginHooks, type PluginUnderTest } from './subject.js';
@@ -217,7 +217,7 @@ export const rules: readonly ConformanceRule[] = [
     async run(plugin, options) {
       await withUnreachable(plugin, options, async (built, { deadlineMs }) => {
         const { error } = await failingPreStart(built.instance, deadlineMs);
-        if (error instanceof Error && error.name === 'NonRetryableError') {
+        if (NonRetryableError.is(error)) {
           throw new Error('preStart threw NonRetryableError for an outage, which a retry can outlast');
         }
       });
