@@ -1,16 +1,4 @@
-import {
-  createApp,
-  toEnvSegment,
-  type App,
-  type AppOptions,
-  type InjectionToken,
-  type LifecycleEvent,
-  type PluginOf,
-  type PluginPrefix,
-  type SettingsSchema,
-  type StateChange,
-  type StopReport,
-} from '@plinth/core';
+import { createApp, envName, type App, type AppOptions, type LifecycleEvent, type SettingsSchema, type StateChange } from '@plinth/core';
 import { LogCapture, type LogRecord } from './log-capture.js';
 import { replacePlugin, type PluginReplacement } from './replace-plugin.js';
 
@@ -27,9 +15,9 @@ export interface TestAppOverrides {
 export interface TestApp<S extends SettingsSchema = SettingsSchema> extends AsyncDisposable {
   readonly app: App<S>;
   /** A service (by class) or a built-in value (by token). */
-  get<T>(token: InjectionToken): T;
+  readonly get: App<S>['get'];
   /** The plugin instance (or its replacement) declared with this prefix. */
-  plugin<K extends PluginPrefix>(prefix: K): PluginOf<K>;
+  readonly plugin: App<S>['plugin'];
   /** Every log line so far, parsed. */
   readonly logs: readonly LogRecord[];
   /** Every lifecycle event so far (preStart/onStart/onStop of each component). */
@@ -37,7 +25,7 @@ export interface TestApp<S extends SettingsSchema = SettingsSchema> extends Asyn
   /** Every state change so far (starting, ready, degraded, draining, stopped). */
   readonly states: readonly StateChange[];
   /** Stops the app (idempotent). */
-  stop(): Promise<StopReport>;
+  stop(): ReturnType<App<S>['stop']>;
 }
 
 /**
@@ -69,11 +57,11 @@ export async function createTestApp<S extends SettingsSchema = SettingsSchema>(
   app.on('lifecycle', (event) => events.push(event));
   app.on('state', (change) => states.push(change));
   await app.start();
-  const stop = (): Promise<StopReport> => app.stop('test finished');
+  const stop = (): ReturnType<App<S>['stop']> => app.stop('test finished');
   return {
     app,
-    get: (token) => app.get(token),
-    plugin: (prefix) => app.plugin(prefix),
+    get: app.get.bind(app),
+    plugin: app.plugin.bind(app),
     logs: logs.records,
     events,
     states,
@@ -88,6 +76,6 @@ function withoutReplacedPlugins(
   appName: string,
   prefixes: readonly string[],
 ): Record<string, string | undefined> {
-  const owned = prefixes.map((prefix) => `${toEnvSegment(appName)}_${toEnvSegment(prefix)}_`);
+  const owned = prefixes.map((prefix) => `${envName(appName, prefix)}_`);
   return Object.fromEntries(Object.entries(env).filter(([name]) => !owned.some((start) => name.startsWith(start))));
 }

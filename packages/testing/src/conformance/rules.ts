@@ -1,4 +1,4 @@
-import { formatConfigHelp, NonRetryableError, toEnvSegment } from '@plinth/core';
+import { envName, NonRetryableError } from '@plinth/core';
 import { HandleTracker } from './resources.js';
 import { SilentServer } from './silent-server.js';
 import { buildInstance, CONFORMANCE_APP, hookContext, type BuiltInstance, type PluginHooks, type PluginUnderTest } from './subject.js';
@@ -170,7 +170,7 @@ export const rules: readonly ConformanceRule[] = [
       const declared = plugin(PREFIX);
       const badKeys = Object.keys(declared.settings).filter((key) => !/^[a-z][a-zA-Z0-9]*$/.test(key));
       if (badKeys.length) throw new Error(`setting keys must be camelCase so their env names read back: ${badKeys.join(', ')}`);
-      const expected = `${toEnvSegment(CONFORMANCE_APP)}_${toEnvSegment(PREFIX)}_`;
+      const expected = `${envName(CONFORMANCE_APP, PREFIX)}_`;
       const own = built.app.describeConfig().filter((entry) => entry.owner.endsWith(` ${PREFIX}`));
       const misnamed = own.filter((entry) => !entry.env.startsWith(expected)).map((entry) => entry.env);
       if (misnamed.length) throw new Error(`env names outside ${expected}*: ${misnamed.join(', ')}`);
@@ -183,7 +183,8 @@ export const rules: readonly ConformanceRule[] = [
     title: 'sensitive values appear in no --help default, error message or log line',
     async run(plugin, options) {
       await withUnreachable(plugin, options, async (built, { deadlineMs }, _server, secrets) => {
-        const help = formatConfigHelp(CONFORMANCE_APP, built.app.describeConfig());
+        // What --help prints for each setting: its default, masked when sensitive.
+        const help = JSON.stringify(built.app.describeConfig());
         const { error } = await failingPreStart(built.instance, deadlineMs);
         const places: [string, string][] = [
           ['--help', help],
