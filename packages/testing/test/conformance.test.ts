@@ -32,7 +32,7 @@ const verdicts: Record<string, RegExp> = {
   'prestart-honours-deadline': /preStart settled \d+ ms after its signal aborted/,
   'prestart-failure-leaks-nothing': /after preStart failed these stayed open: .*TCPWRAP/,
   'onstop-idempotent-bounded': /already stopped/,
-  'health-honours-signal': /healthCheck took \d+ ms with a 50 ms signal/,
+  'health-honours-signal': /healthCheck settled \d+ ms after its 50 ms signal aborted/,
   'instances-isolated': /after conformance_a stopped, conformance_b's healthCheck failed/,
   'env-names': /create\(\) read process.env directly: LINE_URL/,
   'secrets-hidden': /a sensitive value appears in the logs/,
