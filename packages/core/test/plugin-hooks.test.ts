@@ -17,7 +17,7 @@ describe('ctx.app: the app as a plugin sees it', () => {
     const { app } = testApp({
       version: '1.2.3',
       plugins: [hooksPlugin('tracker')],
-      env: { NODE_ENV: 'production', TEST_APP_HEALTH_PATH: '/probes/' },
+      env: { NODE_ENV: 'production', TEST_APP_HEALTH_PATH: '/probes/', TEST_APP_TRACKER_EMBEDDED: 'true' },
     });
     await app.start();
     const host = app.plugin('tracker' as never as 'tracker') as unknown as HooksPlugin;
