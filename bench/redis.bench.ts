@@ -87,7 +87,7 @@ async function main(): Promise<void> {
   });
   await app.start();
   const plugin = app.plugin('bench_cache') as RedisPlugin;
-  if (plugin.driver !== 'redis' || app.state !== 'ready') throw new Error(`plugin not on Redis (driver ${plugin.driver}, app ${app.state})`);
+  if (plugin.embedded || app.state !== 'ready') throw new Error(`plugin not on Redis (embedded ${plugin.embedded}, app ${app.state})`);
 
   const byHand = (name: string, client: typeof raw): Subject => ({
     name,

@@ -107,6 +107,29 @@ describe('example service on embedded defaults', () => {
       assert.equal(await stopService(service), 0, 'exit 0 on SIGTERM');
     }
   });
+
+  it('runs embedded in production only when asked to, /health says which plugins do, and an extra variable only warns', async () => {
+    const service = await startService({
+      NODE_ENV: 'production',
+      EXAMPLE_SERVICE_BUILD_SHA: '3f2a9c1',
+      EXAMPLE_SERVICE_PRIMARY_DB_DATA_DIR: join(dataDir, 'db'),
+      EXAMPLE_SERVICE_PRIMARY_DB_EMBEDDED: 'true',
+      EXAMPLE_SERVICE_SESSION_CACHE_EMBEDDED: 'true',
+      EXAMPLE_SERVICE_EVENTS_EMBEDDED: 'true',
+    });
+    try {
+      const health = await json<{ checks: Record<string, { status: string; embedded?: boolean }> }>(await fetch(`${service.url}/health`));
+      for (const prefix of ['primary_db', 'session_cache', 'events']) {
+        assert.equal(health.checks[prefix]?.status, 'up', prefix);
+        assert.equal(health.checks[prefix]?.embedded, true, `${prefix} is marked embedded`);
+      }
+      assert.equal(service.process.stdout.match(/running embedded/g)?.length, 3, 'one log line per embedded plugin');
+      assert.match(service.process.stdout, /EXAMPLE_SERVICE_BUILD_SHA is not a setting of this app and is ignored/);
+      assert.doesNotMatch(service.process.stdout + service.process.stderr, /did you mean/);
+    } finally {
+      assert.equal(await stopService(service), 0, 'exit 0 on SIGTERM');
+    }
+  });
 });
 
 describe('example service on the real servers', () => {
@@ -217,6 +240,16 @@ describe('example service on the real servers', () => {
 });
 
 describe('example service config', () => {
+  it('exits 78 in production without server URLs, naming every one at once', async () => {
+    const service = await startService({ NODE_ENV: 'production' }, { waitReady: false });
+    const { code } = await service.process.exited;
+    assert.equal(code, 78);
+    for (const name of ['EXAMPLE_SERVICE_PRIMARY_DB_URL', 'EXAMPLE_SERVICE_SESSION_CACHE_URL', 'EXAMPLE_SERVICE_EVENTS_URL']) {
+      assert.match(service.process.stderr, new RegExp(`${name} \\(or [A-Z_]+_HOST\\) is required in production; set it, or set [A-Z_]+_EMBEDDED=true`));
+    }
+    assert.doesNotMatch(service.process.stdout, /preStart/, 'nothing started');
+  });
+
   it('exits 78 naming the bad variable', async () => {
     const service = await startService({ EXAMPLE_SERVICE_HTTP_PORT: '70000' }, { waitReady: false });
     const { code } = await service.process.exited;

@@ -11,7 +11,7 @@ export { Service } from './decorators/service.js';
 export { InjectPlugin } from './decorators/inject-plugin.js';
 export { Inject } from './decorators/inject.js';
 export type { InjectionToken, ServiceOptions } from './internal/injection-metadata.js';
-export { APP, APP_SETTINGS, LOGGER, pluginToken } from './tokens.js';
+export { APP, APP_SETTINGS, LOGGER, lazy, pluginToken, type LazyToken } from './tokens.js';
 
 export {
   definePlugin,

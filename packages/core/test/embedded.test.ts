@@ -51,7 +51,9 @@ describe('embedded is a choice', () => {
     assert.equal(plugin.ctx.embedded, true);
     const report = await app.health.report();
     assert.equal(report.checks['orders_db']?.embedded, true);
-    const notices = logs.lines.filter((l) => l['embedded'] === true);
+    const summary = logs.lines.find((l) => l['msg'] === 'component started' && l['component'] === 'orders_db');
+    assert.equal(summary?.['embedded'], true, 'the startup summary says so too');
+    const notices = logs.lines.filter((l) => l['embedded'] === true && l['msg'] !== 'component started');
     assert.equal(notices.length, 1, 'one line per embedded plugin');
     assert.equal(notices[0]?.['level'], 40, 'a warning');
     assert.match(

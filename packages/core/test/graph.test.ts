@@ -1,8 +1,7 @@
 import 'reflect-metadata';
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
-import { GraphValidationError, Inject, InjectPlugin, Service, createApp } from '../src/index.js';
-import { recordInjectionPoint } from '../src/internal/injection-metadata.js';
+import { GraphValidationError, Inject, InjectPlugin, Service, createApp, lazy } from '../src/index.js';
 import { probe, Recorder, type ProbePlugin } from './support/probe-plugin.js';
 
 const recorder = new Recorder();
@@ -73,14 +72,14 @@ describe('graph validation (at createApp, before any I/O)', () => {
 
   it('names every step of a dependency cycle', () => {
     @Service()
-    class Orders {}
+    class Orders {
+      // Billing is declared below: lazy() reads it once the app is created.
+      constructor(@Inject(lazy(() => Billing)) readonly billing: unknown) {}
+    }
     @Service()
     class Billing {
       constructor(@Inject(Orders) readonly orders: Orders) {}
     }
-    // Orders → Billing cannot be written with class tokens (Billing is not declared yet);
-    // record it the way the decorator would.
-    recordInjectionPoint(Orders, { kind: 'token', index: 0, token: Billing });
     const error = graphError('DEPENDENCY_CYCLE', () => createApp({ name: 'svc', services: [Orders, Billing] }));
     assert.match(
       error.message,

@@ -10,7 +10,7 @@ import {
   type ConfigOf,
 } from '@plinth/core';
 import { AmqpDriver } from './amqp/amqp-driver.js';
-import { connectionTarget, hasBroker } from './amqp/connect-options.js';
+import { connectionTarget } from './amqp/connect-options.js';
 import type { BackoffOptions } from '@plinth/core';
 import type { BrokerDriver } from './driver.js';
 import { EmbeddedDriver } from './embedded/embedded-driver.js';
@@ -37,7 +37,7 @@ type Phase = 'created' | 'ready' | 'started' | 'stopping' | 'stopped';
  */
 export class RabbitMqPlugin implements PreStart, OnStart, OnStop, HealthCheck {
   readonly prefix: string;
-  /** True when no broker is configured and the in-process broker is used. */
+  /** True when the instance runs embedded, on the in-process broker, rather than on RabbitMQ. */
   readonly embedded: boolean;
   readonly #ctx: PluginContext<RabbitMqConfig, RabbitMqOptions>;
   readonly #driver: BrokerDriver;
@@ -53,7 +53,7 @@ export class RabbitMqPlugin implements PreStart, OnStart, OnStop, HealthCheck {
     const topology = resolveTopology(options.topology);
     this.#deadLetterExchange = options.topology?.deadLetterExchange ?? DEFAULT_DEAD_LETTER_EXCHANGE;
     const backoff: BackoffOptions = { initialDelayMs: Math.max(1, config.reconnectDelay), maxDelayMs: Math.max(config.reconnectDelay, config.reconnectMaxDelay) };
-    this.embedded = !hasBroker(config);
+    this.embedded = ctx.embedded;
     this.#driver = this.embedded
       ? new EmbeddedDriver(topology, backoff, logger)
       : new AmqpDriver({
@@ -188,7 +188,8 @@ export class RabbitMqPlugin implements PreStart, OnStart, OnStop, HealthCheck {
 /**
  * Declares a RabbitMQ instance: `rabbitmq('events', { topology })`. Critical by default.
  * Settings come from `{APP}_{PREFIX}_URL` or `_HOST`, `_PORT`, `_USER`, `_PASSWORD`, …;
- * with neither URL nor HOST set, the in-process broker is used.
+ * with neither URL nor HOST set it runs embedded, on the in-process broker (outside
+ * production, or with `…_EMBEDDED=true`).
  */
 export const rabbitmq = definePlugin<typeof rabbitmqSettings, RabbitMqPlugin, RabbitMqOptions>({
   type: 'rabbitmq',

@@ -3,11 +3,11 @@ import { setting } from '@plinth/core';
 /** Settings of one RabbitMQ instance, read from `{APP}_{PREFIX}_{SETTING}`. */
 export const rabbitmqSettings = {
   url: setting.url({
-    doc: 'Broker URL (amqp://user:password@host:5672/vhost); overrides HOST, PORT, USER, PASSWORD and VHOST. Unset with HOST unset: the in-process broker',
+    doc: 'Broker URL (amqp://user:password@host:5672/vhost); overrides HOST, PORT, USER, PASSWORD and VHOST. Neither URL nor HOST set: the in-process broker (see EMBEDDED)',
     protocols: ['amqp:', 'amqps:'],
     sensitive: true,
   }),
-  host: setting.string({ doc: 'Broker host. Unset with URL unset: the in-process broker (single process only)' }),
+  host: setting.string({ doc: 'Broker host. Neither URL nor HOST set: the in-process broker (see EMBEDDED)' }),
   port: setting.port({ doc: 'Broker port (default 5672, or 5671 with TLS)' }),
   user: setting.string({ doc: 'User name', default: 'guest' }),
   password: setting.string({ doc: 'Password (default guest)', sensitive: true }),

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
-import { createApp, InjectPlugin, PluginUnavailableError, Service, type LifecycleEvent } from '@plinth/core';
+import { ConfigError, createApp, InjectPlugin, PluginUnavailableError, Service, type LifecycleEvent } from '@plinth/core';
 import { waitFor } from '@plinth/testkit';
 import { ExchangeNotFoundError, UnroutableError, rabbitmq, type RabbitMqPlugin, type ReceivedMessage, type TopologyDeclaration } from '../src/index.js';
 import { deferred, LogCapture, testApp } from './support/harness.js';
@@ -18,17 +18,34 @@ const topology: TopologyDeclaration = {
 };
 
 describe('embedded in-process broker', () => {
-  it('is the default without URL or HOST, announced in one log line naming the env var to switch', async () => {
+  it('is the default without URL or HOST outside production, announced in one log line naming the env var to switch', async () => {
     const { app, mq, logs } = testApp({ rabbitmq: { topology } });
     try {
       await app.start();
       assert.equal(mq.embedded, true);
       assert.equal(mq.target, 'in-process broker');
-      const announcements = logs.matching(/in-process broker/);
+      const announcements = logs.matching(/running embedded/);
       assert.equal(announcements.length, 1);
-      assert.match(String(announcements[0]?.['msg']), /events running embedded .*set TEST_APP_EVENTS_URL/);
+      assert.match(String(announcements[0]?.['msg']), /^events running embedded \(in-process broker\): .*set TEST_APP_EVENTS_URL to use a server$/);
       await mq.healthCheck();
       assert.equal(app.state, 'ready');
+    } finally {
+      await app.stop();
+    }
+  });
+
+  it('is a config error in production without URL or HOST, unless EMBEDDED=true asks for it', async () => {
+    const refused = testApp({ env: { NODE_ENV: 'production' } });
+    await assert.rejects(refused.app.start(), (error: unknown) => {
+      assert.ok(error instanceof ConfigError);
+      assert.deepEqual(error.problems.map((p) => p.env), ['TEST_APP_EVENTS_URL']);
+      assert.match(error.message, /TEST_APP_EVENTS_URL \(or TEST_APP_EVENTS_HOST\) is required in production/);
+      return true;
+    });
+    const { app, mq } = testApp({ env: { NODE_ENV: 'production', TEST_APP_EVENTS_EMBEDDED: 'true' } });
+    try {
+      await app.start();
+      assert.equal(mq.embedded, true);
     } finally {
       await app.stop();
     }

@@ -29,30 +29,30 @@ export interface RedisPluginOptions {
   readonly reconnectBackoff?: BackoffOptions;
 }
 
-type Driver = { readonly kind: 'memory'; readonly store: MemoryStore } | { readonly kind: 'redis'; readonly connection: RedisConnection };
+type Driver = { readonly kind: 'embedded'; readonly store: MemoryStore } | { readonly kind: 'server'; readonly connection: RedisConnection };
 
 /**
  * One Redis instance. Inject it with `@InjectPlugin('session_cache')` and use `.cache`
  * (failures reject), `.cacheAside` (failures are misses), or `.client` (raw node-redis).
  */
 export class RedisPlugin implements PreStart, OnStop, HealthCheck {
-  /** `redis` when URL or HOST is set, else `memory` (the embedded store). */
-  readonly driver: 'redis' | 'memory';
+  /** True when the instance runs embedded, on the in-memory store, rather than on a Redis server. */
+  readonly embedded: boolean;
   /** Strict facade: while Redis is down every call rejects with PluginUnavailableError, at once. */
   readonly cache: Cache;
   /** Cache-aside facade: store failures become misses / no-ops, logged at debug. Loader errors still reject. */
   readonly cacheAside: Cache;
-  /** Where it connects (`127.0.0.1:6379 db 2`, or `memory`); plinth names it in startup errors. */
+  /** Where it connects (`127.0.0.1:6379 db 2`, or `in-memory store`); plinth names it in startup errors. */
   readonly target: string;
   readonly #ctx: PluginContext<RedisConfig, RedisPluginOptions>;
   readonly #driver: Driver;
 
   constructor(ctx: PluginContext<RedisConfig, RedisPluginOptions>) {
     this.#ctx = ctx;
-    const target = resolveTarget(ctx.config, ctx.appName, ctx.prefix);
+    const target = resolveTarget(ctx.config, ctx.embedded);
     this.#driver = this.#createDriver(target);
-    this.driver = this.#driver.kind;
-    this.target = target.driver === 'memory' ? 'memory' : describeTarget(target);
+    this.embedded = target.kind === 'embedded';
+    this.target = target.kind === 'embedded' ? 'in-memory store' : describeTarget(target);
     const store = this.#createStore();
     const common = { store, keyPrefix: ctx.config.keyPrefix ?? '', codec: ctx.options.codec ?? jsonCodec, logger: ctx.logger };
     this.cache = new CacheFacade({ ...common, mode: 'strict' });
@@ -66,7 +66,7 @@ export class RedisPlugin implements PreStart, OnStop, HealthCheck {
    * PluginUnavailableError while Redis is down, and a PlinthError on the embedded store.
    */
   get client(): RedisClient {
-    if (this.#driver.kind === 'memory') {
+    if (this.#driver.kind === 'embedded') {
       const { appName, prefix } = this.#ctx;
       throw new PlinthError(
         `redis plugin "${prefix}" runs on the embedded in-memory store, which has no Redis client: ` +
@@ -80,13 +80,12 @@ export class RedisPlugin implements PreStart, OnStop, HealthCheck {
   }
 
   async preStart(ctx: HookContext): Promise<void> {
-    // Core announces the embedded store in the startup log.
-    if (this.#driver.kind === 'memory') return;
+    if (this.#driver.kind === 'embedded') return;
     await this.#driver.connection.open(ctx.signal);
   }
 
   async onStop(ctx: HookContext): Promise<void> {
-    if (this.#driver.kind === 'memory') {
+    if (this.#driver.kind === 'embedded') {
       this.#driver.store.clear();
       return;
     }
@@ -95,7 +94,7 @@ export class RedisPlugin implements PreStart, OnStop, HealthCheck {
 
   async healthCheck({ signal }: HealthCheckContext): Promise<void> {
     this.#availability.assertAvailable();
-    if (this.#driver.kind === 'redis') await this.#driver.connection.run((client) => client.ping(), signal);
+    if (this.#driver.kind === 'server') await this.#driver.connection.run((client) => client.ping(), signal);
   }
 
   get #availability(): PluginAvailability {
@@ -107,10 +106,10 @@ export class RedisPlugin implements PreStart, OnStop, HealthCheck {
   }
 
   #createDriver(target: RedisTarget): Driver {
-    if (target.driver === 'memory') return { kind: 'memory', store: new MemoryStore(target.maxEntries) };
+    if (target.kind === 'embedded') return { kind: 'embedded', store: new MemoryStore(target.maxEntries) };
     const { config, options, appName, prefix, logger, redact, availability } = this.#ctx;
     return {
-      kind: 'redis',
+      kind: 'server',
       connection: new RedisConnection({
         target,
         clientName: `${appName}:${prefix}`,
@@ -130,7 +129,7 @@ export class RedisPlugin implements PreStart, OnStop, HealthCheck {
   #createStore(): CacheStore {
     const driver = this.#driver;
     const availability = this.#availability;
-    if (driver.kind === 'memory') {
+    if (driver.kind === 'embedded') {
       const { store } = driver;
       return {
         get: async (key) => (availability.assertAvailable(), store.get(key)),

@@ -1,16 +1,20 @@
 import { definePlugin } from '@plinth/core';
 import { RedisPlugin, type RedisPluginOptions } from './redis-plugin.js';
 import { redisSettings } from './settings.js';
+import { validateRedisConfig } from './target.js';
 
 /**
  * Declares a Redis instance: `redis('session_cache')` (non-critical by default: the app
- * starts degraded without it) or `redis('rate_limits', { critical: true })`.
+ * starts degraded without it) or `redis('rate_limits', { critical: true })`. With neither
+ * `URL` nor `HOST` set it runs embedded, on an in-memory store (outside production, or
+ * with `…_EMBEDDED=true`).
  */
 export const redis = definePlugin<typeof redisSettings, RedisPlugin, RedisPluginOptions>({
   type: 'redis',
   critical: false,
   settings: redisSettings,
   embedded: { serverSetting: ['url', 'host'] },
+  validateConfig: validateRedisConfig,
   create: (ctx) => new RedisPlugin(ctx),
   validateOptions(options) {
     const backoff = options.reconnectBackoff;

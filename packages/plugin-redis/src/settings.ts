@@ -2,15 +2,15 @@ import { setting } from '@plinth/core';
 
 /**
  * Settings of one Redis instance, read from `{APP}_{PREFIX}_{SETTING}`. With neither
- * `URL` nor `HOST` set the instance runs on the embedded in-memory store.
+ * `URL` nor `HOST` set the instance runs embedded, on an in-memory store (see `EMBEDDED`).
  */
 export const redisSettings = {
   url: setting.url({
-    doc: 'Redis URL (redis://user:pass@host:6379/0, rediss:// for TLS). Wins over HOST and PORT; unset together with HOST = embedded in-memory store',
+    doc: 'Redis URL (redis://user:pass@host:6379/0, rediss:// for TLS). Wins over HOST and PORT. Neither URL nor HOST set: embedded in-memory store (see EMBEDDED)',
     protocols: ['redis:', 'rediss:'],
     sensitive: true,
   }),
-  host: setting.nonEmptyString({ doc: 'Redis host; unset together with URL = embedded in-memory store' }),
+  host: setting.nonEmptyString({ doc: 'Redis host. Neither URL nor HOST set: embedded in-memory store (see EMBEDDED)' }),
   port: setting.port({ doc: 'Redis port', default: 6379 }),
   username: setting.string({ doc: 'ACL user name (used when the URL has none)' }),
   password: setting.string({ doc: 'Password (used when the URL has none)', sensitive: true }),

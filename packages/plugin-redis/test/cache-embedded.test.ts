@@ -7,15 +7,15 @@ import { envOf, stopApps, testApp } from './helpers.js';
 
 afterEach(stopApps);
 
-describe('embedded in-memory driver (no URL, no HOST)', () => {
+describe('embedded in-memory store (no URL, no HOST)', () => {
   it('announces itself in exactly one log line naming the env var that switches to Redis', async () => {
     const { app, logs } = testApp([redis('session_cache')], {});
     await app.start();
     const plugin = app.plugin('session_cache') as RedisPlugin;
-    assert.equal(plugin.driver, 'memory');
+    assert.equal(plugin.embedded, true);
     const announcements = logs.lines.filter((l) => l['prefix'] === 'session_cache' && /embedded/.test(String(l['msg'])));
     assert.equal(announcements.length, 1);
-    assert.match(String(announcements[0]!['msg']), /session_cache running embedded .*set CACHE_APP_SESSION_CACHE_URL/);
+    assert.match(String(announcements[0]!['msg']), /^session_cache running embedded \(in-memory store\): .*set CACHE_APP_SESSION_CACHE_URL to use a server$/);
     assert.equal(app.state, 'ready');
     await app.stop();
   });

@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { afterEach, describe, it } from 'node:test';
 import { ConfigError, createApp } from '@plinth/core';
 import { freePort } from '@plinth/testkit';
-import { redis } from '../src/index.js';
+import { redis, type RedisPlugin } from '../src/index.js';
 import { redisSettings } from '../src/settings.js';
 import { resolveTarget, type RedisConfig } from '../src/target.js';
 import { envOf, stopApps, testApp } from './helpers.js';
@@ -57,27 +57,56 @@ describe('settings', () => {
     );
     assert.ok(error instanceof ConfigError, String(error));
     assert.deepEqual(error.problems.map((p) => p.env).sort(), ['CACHE_APP_SESSION_CACHE_COMMAND_TIMEOUT', 'CACHE_APP_SESSION_CACHE_URL']);
+    assert.match(error.message, /CACHE_APP_SESSION_CACHE_URL has the path "\/cache"; expected \/<db number> or none/);
+    assert.match(error.message, /CACHE_APP_SESSION_CACHE_COMMAND_TIMEOUT must be at least 1 ms \(got 0\)/);
+  });
+
+  it('reports its own checks together with core problems, all at once', async () => {
+    const { app } = testApp([redis('session_cache')], {
+      [envOf('session_cache', 'URL')]: 'redis://127.0.0.1:6379/cache',
+      CACHE_APP_SHUTDOWN_DELAY: 'soon',
+      CACHE_APP_LOG_LEVL: 'debug',
+    });
+    const error = await app.start().then(
+      () => assert.fail('start succeeded'),
+      (e: unknown) => e,
+    );
+    assert.ok(error instanceof ConfigError, String(error));
+    assert.deepEqual(error.problems.map((p) => p.env).sort(), ['CACHE_APP_LOG_LEVL', 'CACHE_APP_SESSION_CACHE_URL', 'CACHE_APP_SHUTDOWN_DELAY']);
+  });
+
+  it('requires URL or HOST in production, unless EMBEDDED=true asks for the in-memory store', async () => {
+    const { app } = testApp([redis('session_cache')], { KUBERNETES_SERVICE_HOST: '10.96.0.1' });
+    await assert.rejects(app.start(), (error: unknown) => {
+      assert.ok(error instanceof ConfigError);
+      assert.deepEqual(error.problems.map((p) => p.env), ['CACHE_APP_SESSION_CACHE_URL']);
+      assert.match(error.message, /set CACHE_APP_SESSION_CACHE_EMBEDDED=true to run embedded on purpose/);
+      return true;
+    });
+    const embedded = testApp([redis('session_cache')], { KUBERNETES_SERVICE_HOST: '10.96.0.1', [envOf('session_cache', 'EMBEDDED')]: 'true' });
+    await embedded.app.start();
+    assert.equal((embedded.app.plugin('session_cache') as RedisPlugin).embedded, true);
   });
 });
 
 describe('target resolution', () => {
-  it('uses the embedded store when neither URL nor HOST is set', () => {
-    assert.deepEqual(resolveTarget(config({}), 'cache-app', 'c'), { driver: 'memory', maxEntries: 10_000 });
+  it('uses the embedded store when core decided so', () => {
+    assert.deepEqual(resolveTarget(config({}), true), { kind: 'embedded', maxEntries: 10_000 });
   });
 
   it('takes host, port, credentials, DB and TLS from the URL', () => {
-    const target = resolveTarget(config({ url: 'rediss://app%40svc:p%3Ass@cache.internal:6380/4', host: 'ignored', db: 9 }), 'cache-app', 'c');
-    assert.deepEqual(target, { driver: 'redis', host: 'cache.internal', port: 6380, username: 'app@svc', password: 'p:ss', db: 4, tls: true });
+    const target = resolveTarget(config({ url: 'rediss://app%40svc:p%3Ass@cache.internal:6380/4', host: 'ignored', db: 9 }), false);
+    assert.deepEqual(target, { kind: 'server', host: 'cache.internal', port: 6380, username: 'app@svc', password: 'p:ss', db: 4, tls: true });
   });
 
   it('fills what the URL leaves out from USERNAME, PASSWORD and DB', () => {
-    const target = resolveTarget(config({ url: 'redis://cache', username: 'u', password: 'from-secret', db: 2 }), 'cache-app', 'c');
-    assert.deepEqual(target, { driver: 'redis', host: 'cache', port: 6379, username: 'u', password: 'from-secret', db: 2, tls: false });
+    const target = resolveTarget(config({ url: 'redis://cache', username: 'u', password: 'from-secret', db: 2 }), false);
+    assert.deepEqual(target, { kind: 'server', host: 'cache', port: 6379, username: 'u', password: 'from-secret', db: 2, tls: false });
   });
 
   it('builds the target from HOST and friends when no URL is set', () => {
-    const target = resolveTarget(config({ host: '10.0.0.5', port: 7000, password: 'pw', db: 1, tls: true }), 'cache-app', 'c');
-    assert.deepEqual(target, { driver: 'redis', host: '10.0.0.5', port: 7000, username: undefined, password: 'pw', db: 1, tls: true });
+    const target = resolveTarget(config({ host: '10.0.0.5', port: 7000, password: 'pw', db: 1, tls: true }), false);
+    assert.deepEqual(target, { kind: 'server', host: '10.0.0.5', port: 7000, username: undefined, password: 'pw', db: 1, tls: true });
   });
 });
 

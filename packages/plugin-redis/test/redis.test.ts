@@ -28,7 +28,7 @@ describe('against the real Redis', () => {
     await app.start();
     const a = app.plugin('cache_a') as RedisPlugin;
     const b = app.plugin('cache_b') as RedisPlugin;
-    assert.equal(a.driver, 'redis');
+    assert.equal(a.embedded, false);
     await a.cache.set('shared', 'from a');
     assert.equal(await b.cache.get('shared'), undefined, 'b does not see a’s key');
     await b.cache.set('shared', 'from b');

@@ -8,6 +8,8 @@ export interface ComponentSummary {
   readonly status: 'started' | 'degraded';
   readonly preStartMs: number | undefined;
   readonly onStartMs: number | undefined;
+  /** Present on a plugin running its embedded fallback. */
+  readonly embedded?: true;
 }
 
 /** One line per component: how long each phase took, from first attempt to success. */
@@ -25,5 +27,6 @@ export function summarizeStartup(components: readonly LifecycleComponent[], even
     status: c.availability && !c.availability.available ? 'degraded' : 'started',
     preStartMs: span(c.id, 'preStart'),
     onStartMs: span(c.id, 'onStart'),
+    ...(c.embedded ? { embedded: true as const } : {}),
   }));
 }

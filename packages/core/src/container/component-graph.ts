@@ -9,6 +9,7 @@ import {
   type InjectionToken,
 } from '../internal/injection-metadata.js';
 import type { PluginDeclaration } from '../plugin/define-plugin.js';
+import { isLazyToken, type LazyToken } from '../tokens.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- user classes take any constructor arguments
 export type ServiceClass = new (...args: any[]) => object;
@@ -21,6 +22,8 @@ export type ComponentNode =
       readonly dependsOn: readonly string[];
       readonly serviceClass: ServiceClass;
       readonly injections: readonly InjectionPoint[];
+      /** Which constructor parameter injects each dependency, to name the steps of a cycle. */
+      readonly parameterOf: ReadonlyMap<string, number>;
     };
 
 /**
@@ -84,6 +87,7 @@ export function buildComponentGraph(
     // An overridden service is never constructed: what it would inject is not needed.
     const injections = overrides.has(service) ? [] : injectionPointsOf(service);
     if (!overrides.has(service)) checkEveryParameterIsDecorated(service, injections);
+    const parameterOf = new Map<string, number>();
     const dependsOn = injections.flatMap((point) => {
       const where = `${service.name} constructor parameter ${point.index}`;
       if (point.kind === 'plugin') {
@@ -94,22 +98,35 @@ export function buildComponentGraph(
             `${where} injects plugin "${point.prefix}", which no plugin declares${suggest(point.prefix, declared)}; declared: ${declared.join(', ') || 'none'}`,
           );
         }
+        parameterOf.set(point.prefix, point.index);
         return [point.prefix];
       }
-      if (builtInTokens.includes(point.token)) return [];
-      const dependency = typeof point.token === 'function' ? serviceIds.get(point.token as ServiceClass) : undefined;
+      const token = resolveToken(point.token, where);
+      if (builtInTokens.includes(token)) return [];
+      const dependency = typeof token === 'function' ? serviceIds.get(token as ServiceClass) : undefined;
       if (dependency === undefined) {
         throw new GraphValidationError(
           'MISSING_SERVICE',
-          `${where} injects ${describeToken(point.token)}, which is not registered: add it to createApp({ services })`,
+          `${where} injects ${describeToken(token)}, which is not registered: add it to createApp({ services })`,
         );
       }
+      if (!parameterOf.has(dependency)) parameterOf.set(dependency, point.index);
       return [dependency];
     });
     const id = serviceIds.get(service) as string;
-    nodes.set(id, { kind: 'service', id, dependsOn, serviceClass: service, injections });
+    nodes.set(id, { kind: 'service', id, dependsOn, serviceClass: service, injections, parameterOf });
   }
   return topologicalOrder(nodes);
+}
+
+/** A lazy token is read here, once every module has loaded. */
+function resolveToken(token: InjectionToken | LazyToken, where: string): InjectionToken {
+  if (!isLazyToken(token)) return token;
+  const resolved = token.resolve();
+  if (resolved === undefined || resolved === null) {
+    throw new GraphValidationError('MISSING_SERVICE', `${where}: lazy(() => …) returned ${String(resolved)}; it must return the injected class`);
+  }
+  return resolved;
 }
 
 function suggest(name: string, candidates: readonly string[]): string {
@@ -153,9 +170,8 @@ function describeCycle(cycle: readonly string[], nodes: ReadonlyMap<string, Comp
   const steps = cycle.slice(0, -1).map((id, i) => {
     const node = nodes.get(id);
     const next = cycle[i + 1] as string;
-    const point = node?.kind === 'service' ? node.injections.find((p) => p.kind === 'token' && describeToken(p.token) === next.replace(/#\d+$/, '')) : undefined;
-    if (node?.kind === 'plugin') return `${id} (dependsOn ${next})`;
-    return `${id} (constructor parameter ${point?.index ?? '?'} injects ${next})`;
+    if (node?.kind !== 'service') return `${id} (dependsOn ${next})`;
+    return `${id} (constructor parameter ${node.parameterOf.get(next) ?? '?'} injects ${next})`;
   });
   return `${steps.join(' → ')} → ${cycle[cycle.length - 1]}`;
 }

@@ -1,3 +1,5 @@
+import { isLazyToken, type LazyToken } from '../tokens.js';
+
 /**
  * What each class declared about its constructor parameters. Kept by plinth itself
  * (not read back from inversify) so the graph can be validated before anything is built,
@@ -5,7 +7,7 @@
  */
 export type InjectionPoint =
   | { readonly kind: 'plugin'; readonly index: number; readonly prefix: string }
-  | { readonly kind: 'token'; readonly index: number; readonly token: InjectionToken };
+  | { readonly kind: 'token'; readonly index: number; readonly token: InjectionToken | LazyToken };
 
 /** Anything that can be injected: a service class or a symbol/string token. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a constructor of any shape
@@ -41,7 +43,8 @@ export function serviceOptionsOf(target: object): ServiceOptions | undefined {
   return serviceOptions.get(target);
 }
 
-export function describeToken(token: InjectionToken): string {
+export function describeToken(token: InjectionToken | LazyToken): string {
+  if (isLazyToken(token)) return 'lazy(() => …)';
   if (typeof token === 'function') return token.name || '<anonymous class>';
   return String(token);
 }

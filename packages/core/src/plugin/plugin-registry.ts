@@ -16,3 +16,22 @@ export type PluginPrefix = [keyof PluginRegistry] extends [never] ? string : key
 
 /** The instance type registered for a prefix. */
 export type PluginOf<K extends string> = K extends keyof PluginRegistry ? PluginRegistry[K] : unknown;
+
+/** What the compiler shows when a parameter cannot hold the plugin registered for its prefix. */
+export interface PluginParameterMismatch<K extends string, I extends number> {
+  readonly error: `constructor parameter ${I} is injected with PluginRegistry['${K}'], which its type does not accept`;
+}
+
+type ParametersOf<C> = C extends abstract new (...args: infer P) => unknown ? P : never;
+
+/**
+ * `unknown` (no constraint) when constructor parameter `I` of `C` accepts the plugin
+ * registered for `K`, or when no registry is declared; a `PluginParameterMismatch` otherwise.
+ */
+export type PluginParameterCheck<C, I extends number, K extends string> = [keyof PluginRegistry] extends [never]
+  ? unknown
+  : K extends keyof PluginRegistry
+    ? [PluginRegistry[K]] extends [ParametersOf<C>[I]]
+      ? unknown
+      : PluginParameterMismatch<K, I>
+    : unknown;

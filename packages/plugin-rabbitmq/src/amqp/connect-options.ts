@@ -21,11 +21,6 @@ export interface ConnectionTarget {
   readonly address: string;
 }
 
-/** Whether the settings point at a broker at all (else the in-process broker is used). */
-export function hasBroker(settings: Pick<ConnectionSettings, 'url' | 'host'>): boolean {
-  return Boolean(settings.url) || Boolean(settings.host);
-}
-
 /**
  * amqplib options from the settings. URL wins for host, port, credentials and vhost;
  * HEARTBEAT, TLS and CONNECT_TIMEOUT apply either way. Every field is passed explicitly,
