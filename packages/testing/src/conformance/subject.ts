@@ -23,7 +23,6 @@ export interface BuiltInstance {
   readonly createdDuringCreate: readonly string[];
   /** Env names the plugin read from `process.env` during `create`. */
   readonly envReads: readonly string[];
-  readonly appSignal: AbortSignal;
   /** What the lifecycle does: preStart, then mark available (as core does), then onStart. */
   start(signal: AbortSignal): Promise<void>;
 }
@@ -87,7 +86,7 @@ export async function buildInstance(
     availability?.markAvailable();
     await built.onStart?.(hookContext(signal));
   };
-  return { app, instance, logs, createdDuringCreate: created, envReads, appSignal: new AbortController().signal, start };
+  return { app, instance, logs, createdDuringCreate: created, envReads, start };
 }
 
 /** The hook context the lifecycle would pass. */
