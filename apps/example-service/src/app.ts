@@ -29,7 +29,12 @@ const embeddedDataDir = fileURLToPath(new URL('../.data/primary_db', import.meta
  * cache, in-process broker) and error reporting is off (no EXAMPLE_SERVICE_ERROR_TRACKING_DSN).
  */
 export function createExampleApp(options: Pick<AppOptions, 'env'> = {}) {
-  return createApp({
+  return createApp({ ...exampleAppOptions(), ...options });
+}
+
+/** What `createExampleApp` declares, for tests that start it with overrides. */
+export function exampleAppOptions() {
+  return {
     name: 'example-service',
     version,
     settings: exampleSettings,
@@ -43,6 +48,8 @@ export function createExampleApp(options: Pick<AppOptions, 'env'> = {}) {
       consul('service_registry'),
     ],
     services: [HttpApi, UserService, UserRepository, UserEvents, WelcomedUsers, UserCreatedConsumer],
-    ...options,
-  });
+  } satisfies AppOptions<typeof exampleSettings>;
 }
+
+/** The drizzle-kit migrations folder. */
+export const migrationsFolder = migrations;

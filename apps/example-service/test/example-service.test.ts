@@ -100,14 +100,15 @@ describe('example service on embedded defaults', () => {
       EXAMPLE_SERVICE_PRIMARY_DB_EMBEDDED: 'true',
       EXAMPLE_SERVICE_SESSION_CACHE_EMBEDDED: 'true',
       EXAMPLE_SERVICE_EVENTS_EMBEDDED: 'true',
+      EXAMPLE_SERVICE_SERVICE_REGISTRY_EMBEDDED: 'true',
     });
     try {
       const health = await json<{ checks: Record<string, { status: string; embedded?: boolean }> }>(await fetch(`${service.url}/health`));
-      for (const prefix of ['primary_db', 'session_cache', 'events']) {
+      for (const prefix of ['primary_db', 'session_cache', 'events', 'service_registry']) {
         assert.equal(health.checks[prefix]?.status, 'up', prefix);
         assert.equal(health.checks[prefix]?.embedded, true, `${prefix} is marked embedded`);
       }
-      assert.equal(service.process.stdout.match(/running embedded/g)?.length, 3, 'one log line per embedded plugin');
+      assert.equal(service.process.stdout.match(/running embedded/g)?.length, 4, 'one log line per embedded plugin');
       assert.match(service.process.stdout, /EXAMPLE_SERVICE_BUILD_SHA is not a setting of this app and is ignored/);
       assert.doesNotMatch(service.process.stdout + service.process.stderr, /did you mean/);
     } finally {
@@ -236,6 +237,7 @@ describe('example service config', () => {
     for (const name of ['EXAMPLE_SERVICE_PRIMARY_DB_URL', 'EXAMPLE_SERVICE_SESSION_CACHE_URL', 'EXAMPLE_SERVICE_EVENTS_URL']) {
       assert.match(service.process.stderr, new RegExp(`${name} \\(or [A-Z_]+_HOST\\) is required in production; set it, or set [A-Z_]+_EMBEDDED=true`));
     }
+    assert.match(service.process.stderr, /EXAMPLE_SERVICE_SERVICE_REGISTRY_URL is required in production; set it, or set EXAMPLE_SERVICE_SERVICE_REGISTRY_EMBEDDED=true/);
     assert.doesNotMatch(service.process.stdout, /preStart/, 'nothing started');
   });
 

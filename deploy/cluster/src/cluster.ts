@@ -104,6 +104,8 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       EXAMPLE_SERVICE_PRIMARY_DB_URL: database.url,
       EXAMPLE_SERVICE_SESSION_CACHE_URL: cache.url,
       EXAMPLE_SERVICE_EVENTS_URL: eventsUrl,
+      // HAProxy does the routing; the replicas need no Consul.
+      EXAMPLE_SERVICE_SERVICE_REGISTRY_EMBEDDED: 'true',
       EXAMPLE_SERVICE_SHUTDOWN_DELAY: String(timings.shutdownDelayMs),
       EXAMPLE_SERVICE_LOG_LEVEL: 'info',
       ...options.env,

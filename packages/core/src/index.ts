@@ -29,6 +29,7 @@ export {
   type PluginContext,
   type PluginDeclaration,
   type PluginDefinition,
+  type PluginDouble,
   type PluginFactory,
 } from './plugin/define-plugin.js';
 export type { PluginAvailability } from './plugin/plugin-availability.js';

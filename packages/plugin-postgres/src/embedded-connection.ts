@@ -1,3 +1,4 @@
+import type * as PGliteModule from '@electric-sql/pglite';
 import type { PGlite } from '@electric-sql/pglite';
 import type { Logger } from '@plinth/core';
 import { raceAbort } from '@plinth/core/lifecycle';
@@ -36,10 +37,7 @@ export class EmbeddedConnection<TSchema extends DrizzleSchema> implements Databa
     options: EmbeddedConnectionOptions<TSchema>,
     signal: AbortSignal,
   ): Promise<EmbeddedConnection<TSchema>> {
-    const [{ PGlite }, { drizzle }] = await raceAbort(
-      Promise.all([import('@electric-sql/pglite'), import('drizzle-orm/pglite')]),
-      signal,
-    );
+    const [{ PGlite }, { drizzle }] = await raceAbort(Promise.all([importPGlite(), import('drizzle-orm/pglite')]), signal);
     let client: PGlite | undefined;
     const closeNow = (): void => {
       // Closing before it is ready is not supported; close once it is.
@@ -98,6 +96,25 @@ export class EmbeddedConnection<TSchema extends DrizzleSchema> implements Databa
     // progress, and there is no connection to cut.
     await raceAbort(this.#client.close(), signal);
     return 0;
+  }
+}
+
+/** PGlite is an optional peer dependency: only apps that run embedded install it. */
+export class PGliteMissingError extends Error {
+  constructor(cause: unknown) {
+    super('embedded PostgreSQL needs the optional package @electric-sql/pglite, which is not installed', { cause });
+  }
+}
+
+async function importPGlite(): Promise<typeof PGliteModule> {
+  try {
+    return await import('@electric-sql/pglite');
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (code === 'ERR_MODULE_NOT_FOUND' && String((error as Error).message).includes('@electric-sql/pglite')) {
+      throw new PGliteMissingError(error);
+    }
+    throw error;
   }
 }
 

@@ -18,7 +18,7 @@ import type postgres from 'postgres';
 import { Backoff, sleep } from '@plinth/core/lifecycle';
 import { isConnectionError, isPermanentOpenFailure } from './connection-errors.js';
 import type { DatabaseConnection, DrizzleSchema, PostgresDatabase, PostgresTransaction } from './database.js';
-import { EmbeddedConnection } from './embedded-connection.js';
+import { EmbeddedConnection, PGliteMissingError } from './embedded-connection.js';
 import {
   assertMigrationsFolder,
   DEFAULT_MIGRATIONS_SCHEMA,
@@ -146,6 +146,13 @@ export class PostgresPlugin<TSchema extends DrizzleSchema = Record<string, never
               signal,
             );
     } catch (error) {
+      if (error instanceof PGliteMissingError) {
+        throw new NonRetryableError(
+          `postgres "${this.prefix}" has no server configured and runs embedded, which needs @electric-sql/pglite: ` +
+            `npm install @electric-sql/pglite, or set ${this.#envName('url')} or ${this.#envName('host')} to use PostgreSQL`,
+          { cause: error },
+        );
+      }
       const step = error instanceof OpenError ? error.step : 'connect';
       const cause = error instanceof OpenError ? error.cause : error;
       const message = this.#ctx.redact(this.#describeOpenFailure(step, cause, signal, migrations));

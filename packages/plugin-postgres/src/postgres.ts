@@ -50,3 +50,13 @@ export function postgres<TSchema extends DrizzleSchema = Record<string, never>>(
     PostgresPlugin<TSchema>
   >;
 }
+
+/**
+ * A ready test double: the declared instance on embedded PGlite whatever the env says,
+ * keeping its schema and migrations. `config` sets defaults such as `dataDir`.
+ *
+ * ```ts
+ * await createTestApp(options, { plugins: { primary_db: postgres.embedded({ dataDir }) } });
+ * ```
+ */
+postgres.embedded = definition.embedded;

@@ -86,6 +86,8 @@ export class RabbitMqPlugin implements PreStart, OnStart, OnStop, HealthCheck {
   }
 
   /** Connects, declares the topology, opens the confirm channel. */
+  #stopping: Promise<void> | undefined;
+
   async preStart(ctx: HookContext): Promise<void> {
     try {
       await this.#driver.open(ctx.signal);
@@ -108,7 +110,13 @@ export class RabbitMqPlugin implements PreStart, OnStart, OnStop, HealthCheck {
    * waits for outstanding confirms (all bounded by the stop deadline), then closes the
    * channels and the connection.
    */
-  async onStop(ctx: HookContext): Promise<void> {
+  onStop(ctx: HookContext): Promise<void> {
+    // A second call (concurrent or later) joins the first: closing twice would hang.
+    this.#stopping ??= this.#stop(ctx);
+    return this.#stopping;
+  }
+
+  async #stop(ctx: HookContext): Promise<void> {
     this.#phase = 'stopping';
     const subscriptions = [...this.#subscriptions];
     await Promise.all(subscriptions.map((s) => s.drain(ctx.signal)));

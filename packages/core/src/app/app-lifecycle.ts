@@ -198,6 +198,7 @@ export class AppLifecycle {
       env: options.env ?? process.env,
       logDestination: options.logDestination,
       serviceTimeouts: options.timeouts,
+      overrides: options.overrides,
       retryBackoff: options.retryBackoff,
       recoveryBackoff: options.recoveryBackoff,
       app,

@@ -34,6 +34,11 @@ export interface AppOptions<S extends SettingsSchema = SettingsSchema> {
   readonly version?: string;
   readonly plugins?: readonly PluginDeclaration[];
   readonly services?: readonly ServiceClass[];
+  /**
+   * Instances used in place of listed services (tests): the class stays the injection
+   * token, the given object is what gets injected, and its own injections are not built.
+   */
+  readonly overrides?: ReadonlyMap<ServiceClass, object>;
   /** The app's own settings, read from `{APP}_{SETTING}`; inject them with `@Inject(APP_SETTINGS)`. */
   readonly settings?: S;
   /** Where settings are read from; `process.env` by default. */
@@ -72,7 +77,7 @@ export class App<S extends SettingsSchema = SettingsSchema> {
     assertAppName(options.name);
     this.name = options.name;
     this.envPrefix = toEnvSegment(options.name);
-    this.#graph = buildComponentGraph(options.plugins ?? [], options.services ?? [], [APP, APP_SETTINGS, LOGGER]);
+    this.#graph = buildComponentGraph(options.plugins ?? [], options.services ?? [], [APP, APP_SETTINGS, LOGGER], options.overrides);
     this.#groups = buildSettingsGroups(this.envPrefix, options.settings ?? {}, this.#graph);
     const lifecycle: AppLifecycle = new AppLifecycle({ app: this, options, graph: this.#graph, groups: this.#groups, events: this.#events, http: () => http });
     const http = new AppHttp({

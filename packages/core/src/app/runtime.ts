@@ -3,7 +3,7 @@ import type { EnvSource } from '../config/load-settings.js';
 import type { SettingsSchema } from '../config/setting.js';
 import type { SettingsGroup } from '../config/settings-group.js';
 import { buildContainer } from '../container/build-container.js';
-import type { ComponentNode } from '../container/component-graph.js';
+import type { ComponentNode, ServiceClass } from '../container/component-graph.js';
 import type { InjectionToken } from '../internal/injection-metadata.js';
 import { createRedactor } from '../internal/redact.js';
 import type { BackoffOptions } from '../lifecycle/backoff.js';
@@ -40,6 +40,7 @@ export interface RuntimeInput {
   readonly env: EnvSource;
   readonly logDestination: DestinationStream | undefined;
   readonly serviceTimeouts: Partial<HookTimeouts> | undefined;
+  readonly overrides: ReadonlyMap<ServiceClass, object> | undefined;
   readonly retryBackoff: BackoffOptions | undefined;
   readonly recoveryBackoff: BackoffOptions | undefined;
   /** The app itself, injectable as `APP`. */
@@ -70,6 +71,7 @@ export function createRuntime(input: RuntimeInput): AppRuntime {
     input.graph,
     pluginInstances,
     new Map<symbol, unknown>([[APP, input.app], [APP_SETTINGS, settings.app], [LOGGER, logger]]),
+    input.overrides,
   );
   const components = buildComponents(input.graph, instances, plugins, { ...DEFAULT_TIMEOUTS, ...input.serviceTimeouts }, redactAll);
   const orchestrator = new Orchestrator(components, {

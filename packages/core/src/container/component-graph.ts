@@ -35,6 +35,7 @@ export function buildComponentGraph(
   plugins: readonly PluginDeclaration[],
   services: readonly ServiceClass[],
   builtInTokens: readonly InjectionToken[],
+  overrides: ReadonlyMap<ServiceClass, object> = new Map(),
 ): ComponentNode[] {
   const byPrefix = new Map<string, PluginDeclaration>();
   for (const plugin of plugins) {
@@ -55,6 +56,11 @@ export function buildComponentGraph(
   }
 
   const serviceIds = new Map<ServiceClass, string>();
+  for (const overridden of overrides.keys()) {
+    if (!services.includes(overridden)) {
+      throw new GraphValidationError('MISSING_SERVICE', `${overridden.name} is overridden but not listed in services`);
+    }
+  }
   for (const service of services) {
     if (serviceOptionsOf(service) === undefined) {
       throw new GraphValidationError('NOT_A_SERVICE', `${service.name} is listed in services but has no @Service() decorator`);
@@ -78,8 +84,9 @@ export function buildComponentGraph(
     nodes.set(plugin.prefix, { kind: 'plugin', id: plugin.prefix, dependsOn, plugin });
   }
   for (const service of services) {
-    const injections = injectionPointsOf(service);
-    checkEveryParameterIsDecorated(service, injections);
+    // An overridden service is never constructed: what it would inject is not needed.
+    const injections = overrides.has(service) ? [] : injectionPointsOf(service);
+    if (!overrides.has(service)) checkEveryParameterIsDecorated(service, injections);
     const parameterOf = new Map<string, number>();
     const dependsOn = injections.flatMap((point) => {
       const where = `${service.name} constructor parameter ${point.index}`;

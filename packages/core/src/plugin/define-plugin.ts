@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { PluginHost } from '../app/plugin-host.js';
-import type { EmbeddedFallback } from '../config/embedded.js';
+import { serverSettingsOf, type EmbeddedFallback } from '../config/embedded.js';
+import { PlinthError } from '../errors.js';
 import type { ConfigOf, SettingProblem, SettingsSchema } from '../config/setting.js';
 import type { PluginAvailability } from './plugin-availability.js';
 
@@ -98,10 +99,22 @@ type OptionsArg<S extends SettingsSchema, O extends object> = {} extends O
   ? [options?: CommonPluginOptions<S> & O]
   : [options: CommonPluginOptions<S> & O];
 
-export type PluginFactory<S extends SettingsSchema, TInstance extends object, TOptions extends object> = (
+/**
+ * Turns a declared instance into the one a test runs: `createTestApp(options, { plugins:
+ * { session_cache: redis.embedded() } })`. Code options (schema, migrations, topology) stay.
+ */
+export type PluginDouble = (declared: PluginDeclaration) => PluginDeclaration;
+
+export type PluginFactory<S extends SettingsSchema, TInstance extends object, TOptions extends object> = ((
   prefix: string,
   ...options: OptionsArg<S, TOptions>
-) => PluginDeclaration<TInstance>;
+) => PluginDeclaration<TInstance>) & {
+  /**
+   * A ready test double: the declared instance on its embedded fallback whatever the env
+   * says, with `config` as its setting defaults. Throws for a plugin without a fallback.
+   */
+  embedded(config?: Partial<ConfigOf<S>>): PluginDouble;
+};
 
 const COMMON_KEYS = ['critical', 'config', 'startTimeout', 'onStartTimeout', 'stopTimeout', 'healthTimeout', 'dependsOn'] as const;
 
@@ -117,7 +130,7 @@ const COMMON_KEYS = ['critical', 'config', 'startTimeout', 'onStartTimeout', 'st
 export function definePlugin<S extends SettingsSchema, TInstance extends object, TOptions extends object = {}>(
   definition: PluginDefinition<S, TInstance, TOptions>,
 ): PluginFactory<S, TInstance, TOptions> {
-  return (prefix, ...rest) => {
+  const declare = (prefix: string, ...rest: OptionsArg<S, TOptions>): PluginDeclaration<TInstance> => {
     const all = (rest[0] ?? {}) as CommonPluginOptions<S> & TOptions;
     const common: Record<string, unknown> = {};
     const own: Record<string, unknown> = {};
@@ -139,4 +152,16 @@ export function definePlugin<S extends SettingsSchema, TInstance extends object,
         definition.create({ ...ctx, config: ctx.config as ConfigOf<S>, options: own as TOptions }),
     };
   };
+  return Object.assign(declare, { embedded: (config?: Partial<ConfigOf<S>>) => embeddedDouble(definition.type, definition.embedded, config) });
+}
+
+function embeddedDouble(type: string, fallback: EmbeddedFallback | undefined, config: object = {}): PluginDouble {
+  if (fallback === undefined) {
+    throw new PlinthError(`the ${type} plugin has no embedded mode to use as a test double: replace it with an object instead`);
+  }
+  const noServer = Object.fromEntries(serverSettingsOf(fallback).map((key) => [key, undefined]));
+  return (declared) => ({
+    ...declared,
+    common: { ...declared.common, config: { ...declared.common.config, ...config, ...noServer, embedded: true } },
+  });
 }

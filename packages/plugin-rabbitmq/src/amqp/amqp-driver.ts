@@ -202,7 +202,18 @@ export class AmqpDriver implements BrokerDriver {
   async #connect(signal: AbortSignal): Promise<ChannelModel> {
     const { target, connectTimeoutMs } = this.#options;
     const bounded = AbortSignal.any([signal, AbortSignal.timeout(connectTimeoutMs)]);
-    const model = await abortable(amqp.connect(target.options, target.socket), bounded, (late) => void late.close().catch(() => undefined));
+    // amqplib cannot cancel a pending connect: hand its socket a signal that destroys it if
+    // the deadline passes first, and that nothing aborts once the connection is open.
+    const cancelConnect = new AbortController();
+    const onDeadline = (): void => cancelConnect.abort(bounded.reason);
+    bounded.addEventListener('abort', onDeadline, { once: true });
+    // net.connect() takes `signal`; amqplib passes its socket options through.
+    const socketOptions = { ...target.socket, signal: cancelConnect.signal };
+    const model = await abortable(
+      amqp.connect(target.options, socketOptions),
+      bounded,
+      (late) => void late.close().catch(() => undefined),
+    ).finally(() => bounded.removeEventListener('abort', onDeadline));
     // 'error' comes before 'close' when the connection fails: stop serving from that moment.
     model.on('error', (error: Error) => {
       this.#logger.warn({ err: this.#options.redact(error.message) }, 'connection error');

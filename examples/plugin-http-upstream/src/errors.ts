@@ -1,0 +1,16 @@
+/** The upstream answered with an error status (after retries, where the status allows them). */
+export class UpstreamError extends Error {
+  override readonly name = 'UpstreamError';
+  constructor(
+    readonly status: number,
+    readonly method: string,
+    readonly path: string,
+  ) {
+    super(`${method} ${path} answered ${status}`);
+  }
+}
+
+/** Statuses a retry can outlast: the upstream is restarting or overloaded. */
+export function isRetryableStatus(status: number): boolean {
+  return status === 502 || status === 503 || status === 504;
+}

@@ -1,0 +1,32 @@
+import { pluginConformance } from '@plinth/testing';
+import { after, before, describe } from 'node:test';
+import { httpUpstream } from '../src/index.js';
+import { startUpstream, type UpstreamServer } from './upstream-server.js';
+
+let upstream: UpstreamServer;
+before(async () => {
+  upstream = await startUpstream();
+});
+after(() => upstream.close());
+
+const unreachable = ({ host, port }: { host: string; port: number }) => ({ url: `http://${host}:${port}/v1`, token: 'http-conformance-secret' });
+
+describe('against an HTTP server', () => {
+  pluginConformance(httpUpstream, {
+    get config() {
+      return { url: upstream.url };
+    },
+    unreachable,
+  });
+});
+
+describe('embedded', () => {
+  pluginConformance(httpUpstream, {
+    config: {},
+    unreachable,
+    isolation: {
+      write: async () => undefined,
+      sees: async () => false,
+    },
+  });
+});
