@@ -1,11 +1,11 @@
 import amqp from 'amqplib';
 import postgres from 'postgres';
 
-/** The example's message ids for `user.created` are `user-created:<user id>` (processed_events' key). */
-const EVENT_ID_PREFIX = 'user-created:';
+/** Where the outbox keeps the message ids each consumer handled (its default schema). */
+const PROCESSED = 'plinth.processed_messages';
 
 /** Where the example's events live in RabbitMQ. */
-const EVENT_QUEUES = ['example-service.user-created', 'example-service.user-created.dlq'] as const;
+const EVENT_QUEUES = ['example-service.user-created', 'example-service.user-created.dlq', 'example-service.user-created.retry'] as const;
 
 /** What the database and the broker say happened to the users the client created. */
 export interface EventTally {
@@ -16,11 +16,11 @@ export interface EventTally {
   readonly createdButMissing: number;
   /** Events the broker accepted: distinct ids consumed, plus those still queued or dead-lettered. */
   readonly eventsPublished: number;
-  /** Rows in `processed_events`: each an event the consumer handled, once. */
+  /** Rows in `welcomed_users`: each the effect of one consumed event, once per user. */
   readonly eventsConsumed: number;
   readonly eventsQueued: number;
   readonly eventsDeadLettered: number;
-  /** Handlings of an event whose id was already in `processed_events` (a redelivery). */
+  /** Handlings of an event whose id was already processed (a redelivery the consumer skipped). */
   readonly duplicatesSeen: number;
   /** 201'd users whose event was never consumed (must be 0). */
   readonly createdWithoutEvent: number;
@@ -29,10 +29,11 @@ export interface EventTally {
 }
 
 /**
- * Counts events from the example's own bookkeeping. The consumer inserts each message id
- * into `processed_events` (`on conflict do nothing`), so that table holds each handled
- * event once; a BEFORE INSERT trigger, which fires for conflicting rows too, records every
- * handling in `cluster_event_handlings`, so redeliveries the consumer saw can be counted.
+ * Counts events from the example's own bookkeeping. The consumer welcomes each user once:
+ * the `welcomed_users` row and the message id (in the outbox's `processed_messages`,
+ * `on conflict do nothing`) commit together. A BEFORE INSERT trigger on
+ * `processed_messages`, which fires for conflicting rows too, records every handling in
+ * `cluster_event_handlings`, so redeliveries the consumer saw can be counted.
  */
 export class EventLedger {
   readonly #sql: postgres.Sql;
@@ -43,14 +44,14 @@ export class EventLedger {
     this.#amqpUrl = amqpUrl;
   }
 
-  /** Adds the handling log. Call once the example's migrations created `processed_events`. */
+  /** Adds the handling log. Call once the example started (its outbox created `processed_messages`). */
   async install(): Promise<void> {
     await this.#sql.begin(async (sql) => {
       await sql`CREATE TABLE IF NOT EXISTS cluster_event_handlings (message_id text NOT NULL, handled_at timestamptz NOT NULL DEFAULT clock_timestamp())`;
       await sql`CREATE OR REPLACE FUNCTION cluster_log_event_handling() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN INSERT INTO cluster_event_handlings (message_id) VALUES (NEW.message_id); RETURN NEW; END $$`;
-      await sql`DROP TRIGGER IF EXISTS cluster_log_event_handling ON processed_events`;
-      await sql`CREATE TRIGGER cluster_log_event_handling BEFORE INSERT ON processed_events FOR EACH ROW EXECUTE FUNCTION cluster_log_event_handling()`;
+      await sql.unsafe(`DROP TRIGGER IF EXISTS cluster_log_event_handling ON ${PROCESSED}`);
+      await sql.unsafe(`CREATE TRIGGER cluster_log_event_handling BEFORE INSERT ON ${PROCESSED} FOR EACH ROW EXECUTE FUNCTION cluster_log_event_handling()`);
     });
   }
 
@@ -74,9 +75,9 @@ export class EventLedger {
       SELECT
         (SELECT count(*)::int FROM users) AS users,
         (SELECT count(*)::int FROM created c WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.id = c.id)) AS missing,
-        (SELECT count(*)::int FROM processed_events WHERE starts_with(message_id, ${EVENT_ID_PREFIX}::text)) AS consumed,
+        (SELECT count(*)::int FROM welcomed_users) AS consumed,
         (SELECT count(*)::int FROM created c WHERE NOT EXISTS (
-          SELECT 1 FROM processed_events p WHERE p.message_id = ${EVENT_ID_PREFIX}::text || c.id)) AS created_without,
+          SELECT 1 FROM welcomed_users w WHERE w.user_id = c.id)) AS created_without,
         (SELECT count(*)::int FROM cluster_event_handlings) AS handlings,
         (SELECT count(DISTINCT message_id)::int FROM cluster_event_handlings) AS handled`;
     const { queued, deadLettered } = await this.#queueDepths();
@@ -95,6 +96,12 @@ export class EventLedger {
     };
   }
 
+  /** The message id of the event consumed for `userId` (the outbox gave it at write time). */
+  async consumedMessageId(userId: number): Promise<string | undefined> {
+    const [row] = await this.#sql<{ message_id: string }[]>`SELECT message_id FROM welcomed_users WHERE user_id = ${userId}`;
+    return row?.message_id;
+  }
+
   async close(): Promise<void> {
     await this.#sql.end({ timeout: 5 });
   }
@@ -102,7 +109,7 @@ export class EventLedger {
   async #usersWithoutEvent(): Promise<number> {
     const [row] = await this.#sql<{ n: number }[]>`
       SELECT count(*)::int AS n FROM users u
-      WHERE NOT EXISTS (SELECT 1 FROM processed_events p WHERE p.message_id = ${EVENT_ID_PREFIX}::text || u.id)`;
+      WHERE NOT EXISTS (SELECT 1 FROM welcomed_users w WHERE w.user_id = u.id)`;
     return row!.n;
   }
 
@@ -118,7 +125,7 @@ export class EventLedger {
         depths.push(await channel.checkQueue(queue).then((ok) => ok.messageCount, () => 0));
         await channel.close().catch(() => {});
       }
-      return { queued: depths[0] ?? 0, deadLettered: depths[1] ?? 0 };
+      return { queued: (depths[0] ?? 0) + (depths[2] ?? 0), deadLettered: depths[1] ?? 0 };
     } finally {
       await connection.close().catch(() => {});
     }

@@ -42,7 +42,7 @@ export function formatReport(report: ScenarioReport): string {
     `| users created (201s the client saw) | ${events.created} |`,
     `| users in the database | ${events.usersInDatabase} |`,
     `| events published (consumed + queued + dead-lettered) | ${events.eventsPublished} |`,
-    `| events consumed (processed_events) | ${events.eventsConsumed} |`,
+    `| events consumed (welcomed_users) | ${events.eventsConsumed} |`,
     `| duplicates seen by the consumer | ${events.duplicatesSeen} |`,
     `| 201'd users missing from the database | ${events.createdButMissing} |`,
     `| 201'd users without a consumed event | ${events.createdWithoutEvent} |`,

@@ -65,11 +65,13 @@ describe('three replicas behind HAProxy', () => {
     const first = await cluster.ledger.tally([id]);
 
     // The same message id again, as a redelivery after a lost ack would bring it.
+    const messageId = await cluster.ledger.consumedMessageId(id);
+    assert.ok(messageId, 'the consumed event has the id the outbox gave it');
     const connection = await amqp.connect(cluster.amqpUrl);
     try {
       const channel = await connection.createConfirmChannel();
       const body = Buffer.from(JSON.stringify({ userId: id, email: 'once@example.com' }));
-      channel.publish('example.users', 'user.created', body, { messageId: `user-created:${id}`, contentType: 'application/json', persistent: true });
+      channel.publish('example.users', 'user.created', body, { messageId, contentType: 'application/json', persistent: true });
       await channel.waitForConfirms();
     } finally {
       await connection.close();
