@@ -1,12 +1,11 @@
 import type { RequestListener, Server as HttpServer } from 'node:http';
-import type { DestinationStream, Logger } from 'pino';
+import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { describeSettings, type ConfigEntry } from '../config/describe-config.js';
 import { toEnvSegment } from '../config/env-names.js';
-import type { EnvSource } from '../config/load-settings.js';
 import type { ConfigOf, SettingsSchema } from '../config/setting.js';
 import type { SettingsGroup } from '../config/settings-group.js';
-import { buildComponentGraph, type ComponentNode, type ServiceClass } from '../container/component-graph.js';
+import { buildComponentGraph, type ComponentNode } from '../container/component-graph.js';
 import { PlinthError } from '../errors.js';
 import type { HealthServer, ServeHealthOptions } from '../health/health-server.js';
 import { AppHttp } from '../http/app-http.js';
@@ -14,54 +13,18 @@ import type { AttachHttpServerOptions, HttpServerSource } from '../http/attached
 import { serveHttp, type ServeHttpOptions } from '../http/serve-http.js';
 import type { UnavailablePlugin } from '../http/unavailable-responder.js';
 import type { InjectionToken } from '../internal/injection-metadata.js';
-import type { BackoffOptions } from '../lifecycle/backoff.js';
-import type { HookTimeouts } from '../lifecycle/component.js';
 import type { AppState } from '../lifecycle/events.js';
 import type { StopReport } from '../lifecycle/orchestrator.js';
 import { AppEventEmitter, type AppEvents } from '../lifecycle/typed-emitter.js';
-import type { PluginDeclaration } from '../plugin/define-plugin.js';
 import type { PluginOf, PluginPrefix } from '../plugin/plugin-registry.js';
 import { APP, APP_SETTINGS, LOGGER } from '../tokens.js';
 import { AppLifecycle, type ShutdownStep, type StartupStep } from './app-lifecycle.js';
 import { processHostOf } from './process-host.js';
 import { runProcess, type RunOptions } from './run-process.js';
 import { assertAppName, buildSettingsGroups } from './settings-groups.js';
+import type { AppHealth, AppOptions } from './app-options.js';
 
-export interface AppOptions<S extends SettingsSchema = SettingsSchema> {
-  /** Service name, e.g. `user-service`; env vars start with `USER_SERVICE_`. */
-  readonly name: string;
-  /** The service's version (its package version): printed by `--version`, given to plugins. */
-  readonly version?: string;
-  readonly plugins?: readonly PluginDeclaration[];
-  readonly services?: readonly ServiceClass[];
-  /**
-   * Instances used in place of listed services (tests): the class stays the injection
-   * token, the given object is what gets injected, and its own injections are not built.
-   */
-  readonly overrides?: ReadonlyMap<ServiceClass, object>;
-  /** The app's own settings, read from `{APP}_{SETTING}`; inject them with `@Inject(APP_SETTINGS)`. */
-  readonly settings?: S;
-  /** Where settings are read from; `process.env` by default. */
-  readonly env?: EnvSource;
-  /** Where logs go; stdout by default. */
-  readonly logDestination?: DestinationStream;
-  /** Default hook deadlines of services (plugins have their own settings). */
-  readonly timeouts?: Partial<HookTimeouts>;
-  /** Backoff between attempts of a critical preStart. */
-  readonly retryBackoff?: BackoffOptions;
-  /** Backoff between background reconnects of a degraded non-critical plugin. */
-  readonly recoveryBackoff?: BackoffOptions;
-}
-
-/** The health checks behind the probes. */
-export interface AppHealth {
-  /** The aggregate: state and every check (`GET /health`). */
-  report(): ReturnType<AppHttp['health']['report']>;
-  liveness(): ReturnType<AppHttp['health']['liveness']>;
-  startup(): ReturnType<AppHttp['health']['startup']>;
-  /** How many rounds of checks have run: concurrent probes share one. */
-  readonly runs: number;
-}
+export type { AppHealth, AppOptions } from './app-options.js';
 
 /** One service process: a facade over its settings, components, lifecycle and HTTP side. Create it with `createApp`. */
 export class App<S extends SettingsSchema = SettingsSchema> {
