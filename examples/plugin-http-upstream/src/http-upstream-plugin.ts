@@ -1,7 +1,7 @@
 import {
   NonRetryableError,
   PluginUnavailableError,
-  type ConfigOf,
+  type SettingsOf,
   type HealthCheck,
   type HealthCheckContext,
   type HookContext,
@@ -49,7 +49,7 @@ const STATE_NAMES: Record<CircuitState, CircuitStateName> = {
   [CircuitState.Isolated]: 'isolated',
 };
 
-type Context = PluginContext<ConfigOf<HttpUpstreamSettings>, HttpUpstreamOptions>;
+type Context = PluginContext<SettingsOf<HttpUpstreamSettings>, HttpUpstreamOptions>;
 
 /**
  * A client for one HTTP upstream. Calls go through retries (connection errors, timeouts,
