@@ -25,6 +25,12 @@ export class SocketTracker {
    */
   connector(host: string, port: number, options: { watchSilence?: boolean } = {}): () => net.Socket {
     return () => {
+      // After destroyAll(), postgres.js may still reconnect a connection whose first query
+      // was pending. Refuse the socket: postgres.js then rejects the query and stops
+      // reconnecting. (Handing it a socket destroyed a moment later races its own write
+      // timer, which then writes to a socket it has already dropped: a TypeError thrown
+      // from a timer, which takes the process down.)
+      if (this.#closedReason) throw this.#closedReason;
       const socket = host.startsWith('/')
         ? net.connect({ path: `${host}/.s.PGSQL.${port}` })
         : net.connect({ host, port });
@@ -39,11 +45,6 @@ export class SocketTracker {
         this.#sockets.delete(socket);
         this.#notifyIfEmpty();
       });
-      const refused = this.#closedReason;
-      // After destroyAll(), postgres.js may still reconnect a connection whose first query
-      // was pending. Fail it (once postgres.js has attached its listeners) so the query is
-      // rejected and the connection stops reconnecting.
-      if (refused) setImmediate(() => socket.destroy(refused));
       return socket;
     };
   }

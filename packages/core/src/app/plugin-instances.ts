@@ -47,7 +47,8 @@ export function instantiatePlugins(
       // Graph order puts every dependency first, so each is built by now.
       dependencies: Object.freeze(Object.fromEntries((plugin.common.dependsOn ?? []).map((p) => [p, built.get(p)?.instance as object]))),
     });
-    if (plugin.embedded && own.embedded) announceEmbedded(logger, plugin, instance, envName(toEnvSegment(appName), plugin.prefix));
+    // A fallback allowed in production is a harmless default (error tracking off), not a possible accident.
+    if (plugin.embedded && own.embedded && !plugin.embedded.allowedInProduction) announceEmbedded(logger, plugin, instance, envName(toEnvSegment(appName), plugin.prefix));
     built.set(plugin.prefix, { declaration: plugin, instance, availability, settings: own, redact });
   }
   return built;
