@@ -54,3 +54,16 @@ function codesOf(error: unknown): string[] {
   }
   return codes;
 }
+
+/**
+ * Whether a transaction's query failed because postgres.js lost the transaction's own
+ * connection: a connection error that postgres.js attached to one of its queries (it
+ * marks those with a `query` property), here or in the `cause` chain drizzle wraps it in.
+ */
+export function lostTransactionConnection(error: unknown): boolean {
+  for (let current = error, depth = 0; depth < 8 && typeof current === 'object' && current !== null; depth++) {
+    if ('query' in current && isConnectionError(current)) return true;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
+}

@@ -16,7 +16,7 @@ import type { DrizzleConfig } from 'drizzle-orm';
 import type { PgTransactionConfig } from 'drizzle-orm/pg-core';
 import type postgres from 'postgres';
 import { Backoff, sleep } from '@plinth/core/lifecycle';
-import { isConnectionError, isPermanentOpenFailure } from './connection-errors.js';
+import { isConnectionError, isPermanentOpenFailure, lostTransactionConnection } from './connection-errors.js';
 import type { DatabaseConnection, DrizzleSchema, PostgresDatabase, PostgresTransaction } from './database.js';
 import { EmbeddedConnection, PGliteMissingError } from './embedded-connection.js';
 import {
@@ -112,7 +112,7 @@ export class PostgresPlugin<TSchema extends DrizzleSchema = Record<string, never
 
   /** Runs `fn` in a transaction (drizzle's `db.transaction`): committed when it resolves, rolled back when it throws. */
   transaction<T>(fn: (tx: PostgresTransaction<TSchema>) => Promise<T>, config?: PgTransactionConfig): Promise<T> {
-    return this.db.transaction(fn, config);
+    return this.db.transaction((tx) => holdWhenConnectionLost(fn(tx)), config);
   }
 
   async preStart({ signal, appSignal }: HookContext): Promise<void> {
@@ -336,4 +336,17 @@ export class PostgresPlugin<TSchema extends DrizzleSchema = Record<string, never
   #envName(key: string): string {
     return envName(this.#ctx.appName, this.prefix, key);
   }
+}
+
+/**
+ * postgres.js (3.4) answers a transaction callback that threw by sending `rollback` on the
+ * transaction's reserved connection, even when that connection has just closed: the write
+ * then runs in a timer against a socket postgres.js has already dropped, and the TypeError
+ * it throws takes the process down. The server rolls back a transaction whose connection
+ * dropped by itself, and postgres.js rejects the transaction with the connection's close
+ * error regardless, so a callback that failed because its connection was lost is left
+ * unsettled: postgres.js then never sends that rollback.
+ */
+function holdWhenConnectionLost<T>(work: Promise<T>): Promise<T> {
+  return work.catch((error: unknown) => (lostTransactionConnection(error) ? new Promise<T>(() => undefined) : Promise.reject(error)));
 }
