@@ -1,4 +1,5 @@
 import {
+  messageOf,
   definePlugin,
   PlinthError,
   type HealthCheck,
@@ -93,8 +94,7 @@ export class RabbitMqPlugin implements PreStart, OnStart, OnStop, HealthCheck {
       await this.#driver.open(ctx.signal);
     } catch (error) {
       // The driver closed whatever this attempt opened; a retry starts from scratch.
-      const reason = error instanceof Error ? error.message : String(error);
-      throw new Error(this.#ctx.redact(`rabbitmq "${this.prefix}" at ${this.target}: ${reason}`), { cause: error });
+      throw new Error(this.#ctx.redact(`rabbitmq "${this.prefix}" at ${this.target}: ${messageOf(error)}`), { cause: error });
     }
     this.#phase = 'ready';
   }

@@ -1,3 +1,4 @@
+import { messageOf } from '@plinth/core';
 import { RabbitMqConfigError } from './errors.js';
 
 export type ExchangeType = 'direct' | 'topic' | 'fanout';
@@ -121,7 +122,7 @@ export async function applyTopology(target: TopologyTarget, steps: readonly Topo
       else if (step.kind === 'queue') await target.assertQueue(step.name, { durable: step.durable, arguments: step.arguments });
       else await target.bindQueue(step.queue, step.exchange, step.routingKey);
     } catch (error) {
-      throw new Error(`declaring ${describeStep(step)} failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+      throw new Error(`declaring ${describeStep(step)} failed: ${messageOf(error)}`, { cause: error });
     }
   }
 }

@@ -1,5 +1,6 @@
 import convict from 'convict';
 import { ConfigError, type ConfigProblem } from '../errors.js';
+import { messageOf } from '../message-of.js';
 import { REDACTED } from './describe-config.js';
 import { decideEmbedded, serverSettingsOf } from './embedded.js';
 import { envName } from './env-names.js';
@@ -85,7 +86,7 @@ export function loadSettings(input: LoadSettingsInput): LoadedSettings {
         failed.add(key);
         const shown = spec.sensitive ? REDACTED : JSON.stringify(String(raw));
         const fromEnv = env[name] !== undefined;
-        const reason = error instanceof Error ? error.message : String(error);
+        const reason = messageOf(error);
         problems.push({
           env: name,
           message: `${name}=${shown} is invalid: ${reason}${fromEnv ? '' : ' (the default given in code)'}`,
