@@ -1,4 +1,5 @@
 import {
+  messageOf,
   NonRetryableError,
   PluginUnavailableError,
   type SettingsOf,
@@ -121,7 +122,7 @@ export class HttpUpstreamPlugin implements PreStart, OnStop, HealthCheck, Plugin
       this.#transport?.close();
       this.#transport = undefined;
       if (error instanceof NonRetryableError) throw error;
-      const reason = signal.aborted ? 'no answer before the start deadline' : error instanceof Error ? error.message : String(error);
+      const reason = signal.aborted ? 'no answer before the start deadline' : messageOf(error);
       throw new Error(this.#ctx.redact(`http-upstream "${this.#ctx.prefix}" at ${this.target}: ${reason}`), { cause: error });
     }
     this.#started = true;

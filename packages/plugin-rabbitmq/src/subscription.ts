@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Logger } from '@plinth/core';
+import { PluginUnavailableError, type Logger } from '@plinth/core';
 import { Backoff, sleep } from '@plinth/core/lifecycle';
 import type { BrokerDriver, ConsumerHandle, Delivery, OutgoingMessage } from './driver.js';
 import type { RabbitMqStats } from './stats.js';
@@ -14,7 +14,6 @@ import {
   type ReceivedMessage,
   type RejectedReason,
 } from './message.js';
-import { isUnavailableError } from './unavailable.js';
 
 /** Options of one subscription. */
 export interface SubscribeOptions<T> {
@@ -221,7 +220,7 @@ export class SubscriptionRunner<T> implements Subscription {
         delivery.nack(true);
         return;
       }
-      if (isUnavailableError(error)) {
+      if (PluginUnavailableError.is(error)) {
         // Retrying cannot help until the dependency is back: stop taking messages instead.
         await this.#pause(error);
         this.#deps.stats.requeued += 1;

@@ -1,4 +1,4 @@
-import { envName, type SettingsOf, type SettingsSchema } from '@plinth/core';
+import { envName, messageOf, type SettingsOf, type SettingsSchema } from '@plinth/core';
 
 /**
  * Reads a settings schema from `{APP}_{PREFIX}_*` the way the app will: an empty variable
@@ -14,7 +14,7 @@ export function readSettingsFromEnv<S extends SettingsSchema>(schema: S, app: st
       values[key] = set ? spec.format.parse(raw) : spec.default;
     } catch (error) {
       const shown = spec.sensitive ? '<redacted>' : JSON.stringify(raw);
-      throw new Error(`${name}=${shown} is invalid: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+      throw new Error(`${name}=${shown} is invalid: ${messageOf(error)}`, { cause: error });
     }
   }
   return values as SettingsOf<S>;

@@ -9,6 +9,7 @@
  * `{APP}_{PREFIX}_DSN`, `_ENVIRONMENT`, `_RELEASE`, `_SAMPLE_RATE`, `_TRACES_SAMPLE_RATE`, `_DEBUG`.
  * Without a DSN it does nothing.
  */
+import { messageOf } from '@plinth/core';
 import * as Sentry from '@sentry/node';
 import { readSettingsFromEnv } from './preload-config.js';
 import { processState } from './process-state.js';
@@ -29,7 +30,7 @@ function preload(env: NodeJS.ProcessEnv): void {
     config = readSettingsFromEnv(sentrySettings, app, prefix, env);
   } catch (error) {
     // The app reports the same bad value as a config error when it starts.
-    process.stderr.write(`@plinth/plugin-sentry/preload: ${error instanceof Error ? error.message : String(error)}: Sentry not initialised\n`);
+    process.stderr.write(`@plinth/plugin-sentry/preload: ${messageOf(error)}: Sentry not initialised\n`);
     return;
   }
   const dsn = config.dsn;
