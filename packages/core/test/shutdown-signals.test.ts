@@ -77,6 +77,24 @@ describe('signals that do not stop the app', () => {
 });
 
 describe('crashes', () => {
+  it('an unhandled rejection a plugin declared a known defect of its driver is a warning: the app keeps serving and later stops cleanly', async () => {
+    const app = await startServiceApp({});
+    try {
+      await request(`${app.api}/crash?kind=tolerated`);
+      const warning = await app.child.waitForLine(byMessage(/^unhandledRejection tolerated \(the fixture driver leaves it unhandled\): driver defect on purpose$/));
+      assert.equal(typeof warning === 'string' ? undefined : warning['level'], 40);
+      await request(`${app.api}/crash?kind=tolerated`);
+      assert.equal((await request(`${app.api}/work`)).status, 200);
+      assert.equal((await request(`${app.health}/health/ready`)).status, 200);
+      assert.equal(app.child.exitInfo, undefined, 'still running');
+      app.child.signal('SIGTERM');
+      assert.deepEqual(await app.child.exited, { code: 0, signal: null }, app.child.tail());
+      assert.ok(!logObjects(app.child).some((l) => l['level'] === 60), 'nothing logged as fatal');
+    } finally {
+      await app.child.kill();
+    }
+  });
+
   for (const [kind, origin, message] of [
     ['exception', 'uncaughtException', 'boom: thrown on purpose'],
     ['rejection', 'unhandledRejection', 'boom: rejected on purpose'],

@@ -67,3 +67,15 @@ export function lostTransactionConnection(error: unknown): boolean {
   }
   return false;
 }
+
+/**
+ * Whether `reason` is the failure of the query postgres.js runs by itself on every new
+ * connection to learn the server's array types (`fetch_types`). postgres.js 3.4 starts it
+ * from a protocol callback and never handles its promise, so when the connection is cut,
+ * cancelled or times out at that moment, the failure surfaces only as an unhandled rejection.
+ * postgres.js marks query errors with the query's text, which is how it is recognised.
+ */
+export function isArrayTypesQueryFailure(reason: unknown): boolean {
+  const query = typeof reason === 'object' && reason !== null ? (reason as { query?: unknown }).query : undefined;
+  return typeof query === 'string' && query.includes('b.typarray') && query.includes('pg_catalog.pg_type');
+}

@@ -16,7 +16,7 @@ import type { DrizzleConfig } from 'drizzle-orm';
 import type { PgTransactionConfig } from 'drizzle-orm/pg-core';
 import type postgres from 'postgres';
 import { Backoff, sleep } from '@plinth/core/lifecycle';
-import { isConnectionError, isPermanentOpenFailure, lostTransactionConnection } from './connection-errors.js';
+import { isArrayTypesQueryFailure, isConnectionError, isPermanentOpenFailure, lostTransactionConnection } from './connection-errors.js';
 import type { DatabaseConnection, DrizzleSchema, PostgresDatabase, PostgresTransaction } from './database.js';
 import { EmbeddedConnection, PGliteMissingError } from './embedded-connection.js';
 import {
@@ -77,6 +77,10 @@ export class PostgresPlugin<TSchema extends DrizzleSchema = Record<string, never
     this.#ctx = ctx;
     this.prefix = ctx.prefix;
     this.#target = resolveTarget(ctx.config, ctx.embedded);
+    ctx.app.tolerateRejection(
+      isArrayTypesQueryFailure,
+      'postgres.js 3.4 leaves the failure of its own array-types query on a new connection unhandled; the query that opened the connection fails on its own',
+    );
   }
 
   /** True when the instance runs embedded, on PGlite, rather than on a PostgreSQL server. */

@@ -63,6 +63,24 @@ describe('postgres in a process', () => {
     });
   }
 
+  it('survives postgres.js leaving its failed array-types query unhandled: a warning, not a crash', async () => {
+    // A 1 ms statement timeout makes the server cancel the query postgres.js runs by itself on
+    // each new connection; postgres.js 3.4 never handles that query's promise. A non-critical
+    // instance keeps retrying in the background, one new connection (and rejection) per attempt.
+    const proc = await spawnOrders({ ORDERS_PRIMARY_DB_URL: database.url, ORDERS_PRIMARY_DB_STATEMENT_TIMEOUT: '1', ORDERS_PRIMARY_DB_CRITICAL: 'false' });
+    try {
+      const tolerated = (line: OutputLine): boolean => message(line).startsWith('unhandledRejection tolerated (postgres.js 3.4 leaves the failure of its own array-types query');
+      await proc.waitForLine(tolerated, 15_000);
+      await waitFor(() => proc.lines.filter(tolerated).length >= 2, { message: 'a second attempt, a second tolerated rejection' });
+      assert.equal(proc.exitInfo, undefined, `still running:\n${proc.tail()}`);
+      assert.equal(proc.lines.some((line) => typeof line === 'object' && line['level'] === 60), false, `nothing fatal:\n${proc.tail()}`);
+      proc.signal('SIGTERM');
+      assert.equal((await proc.exited).code, 0, proc.tail());
+    } finally {
+      await proc.kill();
+    }
+  });
+
   it('on SIGTERM lets a slow query in flight finish, then closes the pool, and exits 0', async () => {
     const proc = await spawnOrders({ ORDERS_PRIMARY_DB_URL: database.url, FIXTURE_SLOW_QUERY_SECONDS: '1.5' });
     await proc.waitForLine((line) => message(line) === 'slow query started', 15_000);

@@ -48,6 +48,7 @@ export function buildPluginHost(parts: PluginHostParts): PluginHost {
     redact: parts.redact,
     reportError: (error, context) => errors.report(error, context),
     onError: (listener) => errors.on(listener),
+    tolerateRejection: (matches, why) => errors.tolerate(matches, why),
     beforeExit: (run, options = {}) => {
       parts.exitSteps.push({ run, timeoutMs: options.timeoutMs ?? DEFAULT_STEP_TIMEOUT_MS });
     },

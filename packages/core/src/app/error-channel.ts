@@ -13,6 +13,12 @@ export interface ErrorContext {
 
 export type ErrorListener = (error: unknown, context: ErrorContext) => void;
 
+/** A rejection a driver is known to leave unhandled on a promise it never hands out. */
+interface ToleratedRejection {
+  readonly matches: (reason: unknown) => boolean;
+  readonly why: string;
+}
+
 /**
  * The app's error channel: components report failures they handled, core reports the ones
  * it sees (startup, deadlines, onStop, crashes, 5xx), and listeners (error trackers) get
@@ -20,6 +26,7 @@ export type ErrorListener = (error: unknown, context: ErrorContext) => void;
  */
 export class ErrorChannel {
   readonly #listeners = new Set<ErrorListener>();
+  readonly #tolerated: ToleratedRejection[] = [];
 
   report(error: unknown, context: ErrorContext): void {
     for (const listener of this.#listeners) {
@@ -29,6 +36,22 @@ export class ErrorChannel {
         // an error tracker's bug is not the app's failure
       }
     }
+  }
+
+  tolerate(matches: (reason: unknown) => boolean, why: string): void {
+    this.#tolerated.push({ matches, why });
+  }
+
+  /** Why an unhandled rejection is a known driver defect rather than a crash; undefined when it is a crash. */
+  toleratedWhy(reason: unknown): string | undefined {
+    for (const { matches, why } of this.#tolerated) {
+      try {
+        if (matches(reason)) return why;
+      } catch {
+        // a throwing matcher recognises nothing
+      }
+    }
+    return undefined;
   }
 
   on(listener: ErrorListener): () => void {

@@ -64,6 +64,13 @@ export interface PluginHost {
   reportError(error: unknown, context: ErrorContext): void;
   /** Receives every reported error: the app's own (startup, deadlines, onStop, crashes, 5xx) and the components'. */
   onError(listener: (error: unknown, context: ErrorContext) => void): () => void;
+  /**
+   * Marks rejections that `matches` recognises as a known defect of a driver the plugin wraps:
+   * a promise the driver creates for itself, never hands out and never handles. Under `app.run()`
+   * such a rejection is logged as a warning with `why` instead of stopping the process. Match
+   * narrowly: every other unhandled rejection still stops the app and exits 1.
+   */
+  tolerateRejection(matches: (reason: unknown) => boolean, why: string): void;
 
   /** Work the process runner awaits before it exits (flush an error tracker). Bounded by `timeoutMs` (default 2000). */
   beforeExit(step: Step, options?: { readonly timeoutMs?: number }): void;

@@ -23,6 +23,7 @@ export function processHostOf(app: App, lifecycle: AppLifecycle, http: AppHttp):
     activity: () => http.activity(),
     onLifecycleEvent: (listener) => app.on('lifecycle', listener),
     reportError: (error, context) => lifecycle.errors.report(error, context),
+    toleratedWhy: (reason) => lifecycle.errors.toleratedWhy(reason),
     runExitSteps: () =>
       runBoundedSteps(lifecycle.steps.exit, 'beforeExit step', (error) => lifecycle.runtime?.logger.error({ err: error }, 'beforeExit step failed')),
   };

@@ -41,6 +41,8 @@ export interface ProcessHost {
   activity(): string[];
   onLifecycleEvent(listener: (event: LifecycleEvent) => void): () => void;
   reportError(error: unknown, context: ErrorContext): void;
+  /** Why an unhandled rejection is a known driver defect a plugin declared; undefined for a crash. */
+  toleratedWhy(reason: unknown): string | undefined;
   /** The plugins' beforeExit steps, each bounded. */
   runExitSteps(): Promise<void>;
 }
@@ -58,7 +60,8 @@ const DEFAULT_SHUTDOWN_TIMEOUT_MS = 25_000;
  * - SIGHUP and SIGUSR2 are logged and ignored: the app keeps serving (their default would
  *   end the process); SIGUSR1 is left to Node, which starts the inspector;
  * - an uncaught exception or unhandled rejection is logged, then the app stops gracefully
- *   and the process exits 1;
+ *   and the process exits 1, unless a plugin declared that rejection a known defect of its
+ *   driver (`ctx.app.tolerateRejection`): that one is logged as a warning;
  * - past `{APP}_SHUTDOWN_TIMEOUT` the process exits 1, logging what was still running;
  * - before exiting it awaits the plugins' beforeExit steps (bounded);
  * - the exit code says how it ended: 0 clean, 1 failed startup, unclean stop or crash, 78 bad config.
@@ -91,6 +94,12 @@ export async function runProcess(app: ProcessHost, options: RunOptions = {}): Pr
     void app.stop(`received ${signal}`);
   };
   const onFatal = (origin: FatalOrigin) => (error: unknown) => {
+    const tolerated = origin === 'unhandledRejection' ? app.toleratedWhy(error) : undefined;
+    if (tolerated !== undefined) {
+      log(app, 'warn', { err: error, origin, tolerated }, `${origin} tolerated (${tolerated}): ${messageOf(error)}`);
+      app.reportError(error, { source: origin, level: 'warning' });
+      return;
+    }
     log(app, 'fatal', { err: error, origin, state: app.state(), shuttingDown: crashed || app.signal.aborted }, `${origin}: ${messageOf(error)}`);
     app.reportError(error, { source: origin, level: 'fatal' });
     if (crashed) return;
