@@ -16,7 +16,7 @@ import { failLoudly, median, printTable, type Row } from './lib.js';
 
 const RUNS = Number(process.env['COLD_START_RUNS'] ?? 9);
 const POLL_MS = 5;
-const READY_TIMEOUT_MS = 30_000;
+const READY_TIMEOUT_MS = 60_000;
 
 interface Side {
   readonly subject: string;
@@ -78,13 +78,15 @@ async function coldStart(side: Side): Promise<Sample> {
   const child = spawn(process.execPath, [side.script], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4_000)));
+  let last: Answer | undefined;
   try {
     for (;;) {
       if (child.exitCode !== null || child.signalCode !== null) {
         throw new Error(`${side.subject} exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${stderr}`);
       }
-      if (performance.now() - started > READY_TIMEOUT_MS) throw new Error(`${side.subject} not ready after ${READY_TIMEOUT_MS} ms:\n${stderr}`);
+      if (performance.now() - started > READY_TIMEOUT_MS) throw new Error(`${side.subject} not ready after ${READY_TIMEOUT_MS} ms (last answer ${last?.status}: ${last?.body}):\n${stderr}`);
       const answer = await probe(port);
+      last = answer ?? last;
       if (answer?.status === 200) {
         const readyMs = performance.now() - started;
         const rssMb = rssMbOf(child.pid as number);
