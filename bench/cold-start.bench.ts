@@ -32,6 +32,8 @@ interface Side {
 
 interface Sample {
   readonly readyMs: number;
+  /** CPU the process used until ready: unlike the wall clock, it hardly moves when other work shares the machine. */
+  readonly cpuMs: number;
   readonly rssMb: number;
 }
 
@@ -62,6 +64,15 @@ function rssMbOf(pid: number): number {
   return kb / 1024;
 }
 
+/** User + system CPU of a process so far, from /proc/<pid>/stat (in clock ticks, 100 per second on Linux). */
+function cpuMsOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  if (!Number.isFinite(ticks)) throw new Error(`no CPU times for pid ${pid}`);
+  return ticks * 10;
+}
+
 async function stop(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -90,8 +101,9 @@ async function coldStart(side: Side): Promise<Sample> {
       if (answer?.status === 200) {
         const readyMs = performance.now() - started;
         const rssMb = rssMbOf(child.pid as number);
+        const cpuMs = cpuMsOf(child.pid as number);
         if (!side.readyBody.test(answer.body)) throw new Error(`${side.subject} answered 200 without its check: ${answer.body}`);
-        return { readyMs, rssMb };
+        return { readyMs, cpuMs, rssMb };
       }
       await sleep(POLL_MS);
     }
@@ -161,6 +173,7 @@ async function main(): Promise<void> {
     const rows: Row[] = [];
     for (const [label, unit, pick] of [
       ['spawn → first 200 on readiness', 'ms', (s: Sample) => s.readyMs],
+      ['CPU used until ready', 'ms', (s: Sample) => s.cpuMs],
       ['RSS at ready', 'MB', (s: Sample) => s.rssMb],
     ] as const) {
       const baseline = median(floor.map(pick));
@@ -169,7 +182,7 @@ async function main(): Promise<void> {
       }
     }
     printTable(
-      `Cold start, compiled JS under plain node (${RUNS} spawns per side, interleaved, polled every ${POLL_MS} ms; RSS from /proc/<pid>/status; ratio to the bare server)`,
+      `Cold start, compiled JS under plain node (${RUNS} spawns per side, interleaved, polled every ${POLL_MS} ms; CPU (10 ms ticks) and RSS from /proc/<pid>; ratio to the bare server)`,
       rows,
     );
     const byGroup = (group: string) => sides.flatMap((side, i) => (side.group === group ? [{ side, samples: samples[i] as Sample[] }] : []));
@@ -178,7 +191,7 @@ async function main(): Promise<void> {
       if (pair.length !== 2) continue;
       const [before, after] = pair as unknown as [{ samples: Sample[] }, { samples: Sample[] }];
       const ratio = (pick: (s: Sample) => number) => (median(after.samples.map(pick)) / median(before.samples.map(pick))).toFixed(3);
-      console.log(`- ${group}, after / before: time ${ratio((s) => s.readyMs)}×, RSS ${ratio((s) => s.rssMb)}×`);
+      console.log(`- ${group}, after / before: time ${ratio((s) => s.readyMs)}×, CPU ${ratio((s) => s.cpuMs)}×, RSS ${ratio((s) => s.rssMb)}×`);
     }
   } finally {
     await vhost.delete();

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
+import { types } from 'node:util';
 import { APP, APP_SETTINGS, Inject, InjectPlugin, LOGGER, Service, createApp, lazy, type App, type Logger } from '../src/index.js';
 import { scripted, Recorder, type ScriptedPlugin } from './support/scripted-plugin.js';
 
@@ -55,6 +56,17 @@ describe('the container', () => {
     assert.equal(orders.logger, subject.logger);
     assert.equal(orders.app, subject);
     assert.equal(orders.settings, subject.get(APP_SETTINGS));
+    await subject.stop();
+  });
+
+  it('hands out the instances themselves: no proxy or wrapper sits between a caller and a service', async () => {
+    const subject = app();
+    await subject.start();
+    const orders = subject.get(Orders);
+    assert.equal(types.isProxy(orders), false);
+    assert.equal(Object.getPrototypeOf(orders), Orders.prototype);
+    assert.equal(types.isProxy(orders.audit), false);
+    assert.equal(Object.getPrototypeOf(orders.audit), Audit.prototype);
     await subject.stop();
   });
 
