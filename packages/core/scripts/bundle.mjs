@@ -14,7 +14,6 @@ import { fileURLToPath } from 'node:url';
 const pkg = fileURLToPath(new URL('..', import.meta.url));
 const dist = join(pkg, 'dist');
 const ENTRIES = ['index.js', 'http/index.js', 'lifecycle/index.js'];
-const EXTERNAL = ['pino', 'prom-client', 'convict', 'cockatiel', 'fastest-levenshtein', 'reflect-metadata', '#inversify'];
 
 const tscOutput = (await readdir(dist, { recursive: true })).filter((f) => f.endsWith('.js') || f.endsWith('.js.map'));
 
@@ -51,7 +50,9 @@ const result = await build({
   format: 'esm',
   target: 'node20',
   sourcemap: true,
-  external: EXTERNAL,
+  // Every other dependency stays an import: installed once, shared with the app, and
+  // never a source the maps would point at outside the package.
+  packages: 'external',
   plugins: [redirectInversify],
   allowOverwrite: true,
   metafile: true,
