@@ -1,66 +1,40 @@
-// Cold start: from spawning the process to the first 200 on its readiness endpoint, and
-// the process's resident memory at that moment. A minimal plinth service vs a minimal
-// NestJS service with @nestjs/terminus (the same single trivial check), with a bare
-// node:http server as the floor. Each side is a child process polled every POLL_MS.
+// Cold start on compiled JavaScript under plain `node`: from spawning the process to the
+// first 200 on its readiness endpoint, and the process's resident memory at that moment.
+// Sides: a bare node:http server (the floor), a minimal plinth service, the example
+// service on real PostgreSQL/Redis/RabbitMQ (scratch database, Redis db and vhost), and a
+// minimal NestJS service with @nestjs/terminus (the same single trivial check). With
+// PLINTH_BEFORE set, the plinth sides of that checkout run in the same rounds.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
-import { createServer, type AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
-import { FIXTURES_TSCONFIG } from './fixtures/import-decorated.js';
+import { createScratchPostgresDatabase, createScratchRedis, createScratchVhost, freePort } from '@plinth/testkit';
+import { checkouts, compiledFixture, compileFixtures, THIS_CHECKOUT } from './compiled.js';
 import { failLoudly, median, printTable, type Row } from './lib.js';
 
-const RUNS = 7;
+const RUNS = Number(process.env['COLD_START_RUNS'] ?? 9);
 const POLL_MS = 5;
-const READY_TIMEOUT_MS = 30_000;
+const READY_TIMEOUT_MS = 60_000;
 
 interface Side {
   readonly subject: string;
-  readonly fixture: string;
-  /** Env that tells the fixture which port to listen on. */
-  readonly portEnv: (port: number) => Record<string, string>;
-  readonly readyPath: string;
+  /** The script `node` runs, absolute. */
+  readonly script: string;
+  /** Env that tells the script which port to listen on (and what else it needs). */
+  readonly env: (port: number) => Record<string, string>;
   /** What the 200 must say, so an endpoint that answers without running the check cannot pass. */
   readonly readyBody: RegExp;
+  /** The row group this side belongs to (its ratio is to the floor of the same run). */
+  readonly group: string;
 }
-
-const sides: readonly Side[] = [
-  {
-    subject: 'bare node:http (floor)',
-    fixture: 'bare-http.ts',
-    portEnv: (port) => ({ BARE_HTTP_PORT: `${port}` }),
-    readyPath: '/health/ready',
-    readyBody: /^ok$/,
-  },
-  {
-    subject: 'plinth',
-    fixture: 'plinth-min.ts',
-    portEnv: (port) => ({ PLINTH_MIN_HEALTH_PORT: `${port}` }),
-    readyPath: '/health/ready',
-    readyBody: /"checks":\{"check":\{"status":"up"/,
-  },
-  {
-    subject: 'NestJS + terminus',
-    fixture: 'nest-min.ts',
-    portEnv: (port) => ({ NEST_MIN_PORT: `${port}` }),
-    readyPath: '/health/ready',
-    readyBody: /"info":\{"check":\{"status":"up"/,
-  },
-];
 
 interface Sample {
   readonly readyMs: number;
+  /** CPU the process used until ready: unlike the wall clock, it hardly moves when other work shares the machine. */
+  readonly cpuMs: number;
   readonly rssMb: number;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 interface Answer {
@@ -69,9 +43,9 @@ interface Answer {
 }
 
 /** One GET; undefined when nothing answers yet (refused, reset, timeout). */
-function probe(port: number, path: string): Promise<Answer | undefined> {
+function probe(port: number): Promise<Answer | undefined> {
   return new Promise((resolve) => {
-    const req = http.get({ host: '127.0.0.1', port, path, agent: false, timeout: 1_000 }, (res) => {
+    const req = http.get({ host: '127.0.0.1', port, path: '/health/ready', agent: false, timeout: 1_000 }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (body += chunk));
@@ -90,6 +64,15 @@ function rssMbOf(pid: number): number {
   return kb / 1024;
 }
 
+/** User + system CPU of a process so far, from /proc/<pid>/stat (in clock ticks, 100 per second on Linux). */
+function cpuMsOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  if (!Number.isFinite(ticks)) throw new Error(`no CPU times for pid ${pid}`);
+  return ticks * 10;
+}
+
 async function stop(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -101,24 +84,26 @@ async function stop(child: ChildProcess): Promise<void> {
 
 async function coldStart(side: Side): Promise<Sample> {
   const port = await freePort();
-  const fixture = fileURLToPath(new URL(`./fixtures/${side.fixture}`, import.meta.url));
-  const env = { ...process.env, TSX_TSCONFIG_PATH: FIXTURES_TSCONFIG, ...side.portEnv(port) };
+  const env = { ...process.env, ...side.env(port) };
   const started = performance.now();
-  const child = spawn(process.execPath, ['--import', 'tsx', fixture], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [side.script], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4_000)));
+  let last: Answer | undefined;
   try {
     for (;;) {
       if (child.exitCode !== null || child.signalCode !== null) {
         throw new Error(`${side.subject} exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${stderr}`);
       }
-      if (performance.now() - started > READY_TIMEOUT_MS) throw new Error(`${side.subject} not ready after ${READY_TIMEOUT_MS} ms:\n${stderr}`);
-      const answer = await probe(port, side.readyPath);
+      if (performance.now() - started > READY_TIMEOUT_MS) throw new Error(`${side.subject} not ready after ${READY_TIMEOUT_MS} ms (last answer ${last?.status}: ${last?.body}):\n${stderr}`);
+      const answer = await probe(port);
+      last = answer ?? last;
       if (answer?.status === 200) {
         const readyMs = performance.now() - started;
         const rssMb = rssMbOf(child.pid as number);
+        const cpuMs = cpuMsOf(child.pid as number);
         if (!side.readyBody.test(answer.body)) throw new Error(`${side.subject} answered 200 without its check: ${answer.body}`);
-        return { readyMs, rssMb };
+        return { readyMs, cpuMs, rssMb };
       }
       await sleep(POLL_MS);
     }
@@ -128,32 +113,91 @@ async function coldStart(side: Side): Promise<Sample> {
 }
 
 async function main(): Promise<void> {
-  const samples = sides.map(() => [] as Sample[]);
-  // Round 0 warms tsx's compile cache and the OS file cache; it is not recorded. Each
-  // round starts one side further, so drift on a busy machine hits all sides alike.
-  for (let round = 0; round <= RUNS; round++) {
-    for (let k = 0; k < sides.length; k++) {
-      const i = (k + round) % sides.length;
-      const sample = await coldStart(sides[i] as Side);
-      if (round > 0) (samples[i] as Sample[]).push(sample);
+  compileFixtures();
+  const db = await createScratchPostgresDatabase('plinth_bench');
+  const cache = await createScratchRedis();
+  const vhost = await createScratchVhost('plinth-bench');
+  try {
+    const exampleEnv = (port: number): Record<string, string> => ({
+      EXAMPLE_SERVICE_HTTP_PORT: `${port}`,
+      EXAMPLE_SERVICE_HTTP_HOST: '127.0.0.1',
+      EXAMPLE_SERVICE_PRIMARY_DB_URL: db.url,
+      EXAMPLE_SERVICE_SESSION_CACHE_URL: cache.url,
+      EXAMPLE_SERVICE_EVENTS_URL: vhost.url,
+      EXAMPLE_SERVICE_LOG_LEVEL: 'warn',
+    });
+    const sides: Side[] = [
+      { group: 'floor', subject: 'bare node:http (floor)', script: compiledFixture(THIS_CHECKOUT, 'bare-http'), env: (port) => ({ BARE_HTTP_PORT: `${port}` }), readyBody: /^ok$/ },
+    ];
+    for (const checkout of checkouts()) {
+      const tag = checkouts().length > 1 ? `, ${checkout.label}` : '';
+      sides.push({
+        group: 'plinth minimal',
+        subject: `plinth minimal${tag}`,
+        script: compiledFixture(checkout, 'plinth-min'),
+        env: (port) => ({ PLINTH_MIN_HEALTH_PORT: `${port}` }),
+        readyBody: /"checks":\{"check":\{"status":"up"/,
+      });
     }
-  }
+    for (const checkout of checkouts()) {
+      const tag = checkouts().length > 1 ? `, ${checkout.label}` : '';
+      sides.push({
+        group: 'plinth example',
+        subject: `example service, real servers${tag}`,
+        script: join(checkout.dir, 'apps/example-service/dist/main.js'),
+        env: exampleEnv,
+        readyBody: /"primary_db":\{"status":"up"/,
+      });
+    }
+    sides.push({
+      group: 'nest',
+      subject: 'NestJS + terminus',
+      script: compiledFixture(THIS_CHECKOUT, 'nest-min'),
+      env: (port) => ({ NEST_MIN_PORT: `${port}` }),
+      readyBody: /"info":\{"check":\{"status":"up"/,
+    });
 
-  const floor = samples[0] as Sample[];
-  const rows: Row[] = [];
-  for (const [label, unit, pick] of [
-    ['spawn → first 200 on readiness', 'ms', (s: Sample) => s.readyMs],
-    ['RSS at ready', 'MB', (s: Sample) => s.rssMb],
-  ] as const) {
-    const baseline = median(floor.map(pick));
-    for (const [i, side] of sides.entries()) {
-      rows.push({ case: label, subject: side.subject, samples: (samples[i] as Sample[]).map(pick), unit, ...(i > 0 ? { baseline } : {}) });
+    const samples = sides.map(() => [] as Sample[]);
+    // Round 0 warms the OS file cache (and runs the example's migrations); it is not
+    // recorded. Each round starts one side further, so drift on a busy machine hits all
+    // sides alike.
+    for (let round = 0; round <= RUNS; round++) {
+      for (let k = 0; k < sides.length; k++) {
+        const i = (k + round) % sides.length;
+        const sample = await coldStart(sides[i] as Side);
+        if (round > 0) (samples[i] as Sample[]).push(sample);
+      }
     }
+
+    const floor = samples[0] as Sample[];
+    const rows: Row[] = [];
+    for (const [label, unit, pick] of [
+      ['spawn → first 200 on readiness', 'ms', (s: Sample) => s.readyMs],
+      ['CPU used until ready', 'ms', (s: Sample) => s.cpuMs],
+      ['RSS at ready', 'MB', (s: Sample) => s.rssMb],
+    ] as const) {
+      const baseline = median(floor.map(pick));
+      for (const [i, side] of sides.entries()) {
+        rows.push({ case: label, subject: side.subject, samples: (samples[i] as Sample[]).map(pick), unit, ...(i > 0 ? { baseline } : {}) });
+      }
+    }
+    printTable(
+      `Cold start, compiled JS under plain node (${RUNS} spawns per side, interleaved, polled every ${POLL_MS} ms; CPU (10 ms ticks) and RSS from /proc/<pid>; ratio to the bare server)`,
+      rows,
+    );
+    const byGroup = (group: string) => sides.flatMap((side, i) => (side.group === group ? [{ side, samples: samples[i] as Sample[] }] : []));
+    for (const group of ['plinth minimal', 'plinth example']) {
+      const pair = byGroup(group);
+      if (pair.length !== 2) continue;
+      const [before, after] = pair as unknown as [{ samples: Sample[] }, { samples: Sample[] }];
+      const ratio = (pick: (s: Sample) => number) => (median(after.samples.map(pick)) / median(before.samples.map(pick))).toFixed(3);
+      console.log(`- ${group}, after / before: time ${ratio((s) => s.readyMs)}×, CPU ${ratio((s) => s.cpuMs)}×, RSS ${ratio((s) => s.rssMb)}×`);
+    }
+  } finally {
+    await vhost.delete();
+    await cache.release();
+    await db.drop();
   }
-  printTable(
-    `Cold start (${RUNS} spawns per side, polled every ${POLL_MS} ms; every side runs under node --import tsx, so tsx's loader and its cached compile are in every row alike; RSS from /proc/<pid>/status)`,
-    rows,
-  );
 }
 
-main().catch(failLoudly);
+main().then(() => process.exit(0), failLoudly);

@@ -1,28 +1,38 @@
-// Resolution cost of a 20-service graph: plinth (createApp + start, then app.get) vs a raw
-// inversify 8 container (the same graph, toSelf singletons, explicit @inject) vs plain
+// Resolution cost of a 20-service graph, compiled JS under plain node: plinth (createApp +
+// start, then app.get) vs a raw inversify 8 container (the same graph, toSelf singletons, explicit @inject) vs plain
 // constructors (the floor). (a) building and resolving the whole graph; (b) steady state,
 // `get(Root).handle()` in a tight loop, so the cost of each singleton lookup shows, and
 // `get(Root)` alone, the lookup by itself. Each side runs in its own process (see
 // fixtures/resolution-side.ts); samples are taken from the sides in turn. Every built
 // graph is checked: Root.handle() makes exactly the calls the graph implies, Root is a
-// singleton.
+// singleton. With PLINTH_BEFORE set, that checkout's plinth side runs in the same rounds.
 import { fork, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { checkouts, compiledFixture, compileFixtures, THIS_CHECKOUT, type Checkout } from './compiled.js';
 import { CALLS_PER_HANDLE, GRAPH } from './fixtures/service-graph.js';
 import type { Job, Request, Response, SideName, WorkloadName } from './fixtures/resolution-side.js';
 import { failLoudly, median, printTable, type Row } from './lib.js';
 
 // Builds: batches of about BUILD_SAMPLE_MS. Calls: many short samples, taken in turns,
 // so a burst of load elsewhere on the machine spoils few of them and the median holds.
-const BUILD_RUNS = 15;
+const BUILD_RUNS = Number(process.env["RESOLUTION_BUILD_RUNS"] ?? 21);
 const BUILD_SAMPLE_MS = 100;
-const CALL_RUNS = 31;
+const CALL_RUNS = Number(process.env["RESOLUTION_CALL_RUNS"] ?? 41);
 const CALL_SAMPLE_MS = 25;
 
-const sides: readonly { readonly name: SideName; readonly subject: string }[] = [
-  { name: 'plain', subject: 'plain constructors (floor)' },
-  { name: 'inversify', subject: 'inversify 8 container' },
-  { name: 'plinth', subject: 'plinth (createApp + start + get)' },
+interface Side {
+  readonly name: SideName;
+  readonly subject: string;
+  readonly checkout: Checkout | string;
+}
+
+const sides: readonly Side[] = [
+  { name: 'plain', subject: 'plain constructors (floor)', checkout: THIS_CHECKOUT },
+  { name: 'inversify', subject: 'inversify 8 container', checkout: THIS_CHECKOUT },
+  ...checkouts().map((checkout) => ({
+    name: 'plinth' as const,
+    subject: `plinth (createApp + start + get)${checkouts().length > 1 ? `, ${checkout.label}` : ''}`,
+    checkout,
+  })),
 ];
 
 const workloads: readonly { readonly name: WorkloadName; readonly label: string }[] = [
@@ -33,9 +43,8 @@ const workloads: readonly { readonly name: WorkloadName; readonly label: string 
 type Ask = (job: Job) => Promise<number>;
 
 /** Forks one side and returns a function that asks it for a number. */
-function startSide(name: SideName): { ask: Ask; child: ChildProcess } {
-  const script = fileURLToPath(new URL('./fixtures/resolution-side.ts', import.meta.url));
-  const child = fork(script, [name], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+function startSide({ name, checkout }: Side): { ask: Ask; child: ChildProcess } {
+  const child = fork(compiledFixture(checkout, 'resolution-side'), [name], { execArgv: [], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
   const pending = new Map<number, { resolve: (value: number) => void; reject: (error: Error) => void }>();
   let nextId = 0;
   child.on('message', (response: Response) => {
@@ -85,7 +94,8 @@ function rows(label: string, samples: number[][], unit: string): Row[] {
 }
 
 async function main(): Promise<void> {
-  const started = sides.map((side) => startSide(side.name));
+  compileFixtures();
+  const started = sides.map((side) => startSide(side));
   try {
     const asks = started.map((s) => s.ask);
     const ask = (i: number): Ask => asks[i] as Ask;
@@ -97,11 +107,13 @@ async function main(): Promise<void> {
 
     // (b) steady state on one graph per side, built once.
     const callRows: Row[] = [];
+    const handleSamples: number[][] = [];
     for (const workload of workloads) {
       const counts: number[] = [];
       for (const i of sides.keys()) counts.push(await ask(i)({ op: 'calibrate-calls', workload: workload.name, sampleMs: CALL_SAMPLE_MS }));
       const samples = await rounds(CALL_RUNS, (i) => ask(i)({ op: 'calls', workload: workload.name, count: counts[i] as number }));
       callRows.push(...rows(workload.label, samples, 'k/s'));
+      if (workload.name === 'handle') handleSamples.push(...samples);
     }
 
     printTable(
@@ -112,6 +124,13 @@ async function main(): Promise<void> {
       `Resolution (b): steady state, thousands of iterations per second, Root.handle() making ${CALLS_PER_HANDLE} calls (${CALL_RUNS} samples; higher is better, ratio < 1 is slower than plain)`,
       callRows,
     );
+    console.log('');
+    for (const [i, side] of sides.entries()) {
+      if (side.name !== 'plinth') continue;
+      const build = median(buildSamples[i] as number[]) / median(buildSamples[1] as number[]);
+      const calls = median(handleSamples[i] as number[]) / median(handleSamples[0] as number[]);
+      console.log(`- ${side.subject}: build + resolve ${build.toFixed(3)}× raw inversify; get(Root).handle() ${calls.toFixed(3)}× plain constructors`);
+    }
   } finally {
     for (const { child } of started) child.disconnect();
   }

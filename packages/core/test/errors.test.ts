@@ -19,6 +19,8 @@ describe('errors across two copies of @plinth/core', () => {
     // A second, separately built copy of core, as when two packages each bring their own.
     dir = mkdtempSync(path.join(tmpdir(), 'plinth-core-copy-'));
     const built = path.join(packageDir, 'dist/index.js');
+    // The package's manifest too: the built modules resolve their vendored inversify through its "imports".
+    cpSync(path.join(packageDir, 'package.json'), path.join(dir, 'package.json'));
     if (existsSync(built)) cpSync(path.join(packageDir, 'dist'), path.join(dir, 'dist'), { recursive: true });
     else execFileSync(process.execPath, [path.join(repoRoot, 'node_modules/typescript/bin/tsc'), '-p', path.join(packageDir, 'tsconfig.build.json'), '--outDir', path.join(dir, 'dist')]);
     symlinkSync(path.join(repoRoot, 'node_modules'), path.join(dir, 'node_modules'));

@@ -67,7 +67,7 @@ export function createRuntime(input: RuntimeInput): AppRuntime {
   const redactAll = createRedactor(allSecrets(settings));
   const plugins = instantiatePlugins(input.graph, settings, input.name, logger, input.pluginHost(settings, redactAll));
   const pluginInstances = new Map([...plugins].map(([prefix, plugin]) => [prefix, plugin.instance]));
-  const { container, instances } = buildContainer(
+  const { get, instances } = buildContainer(
     input.graph,
     pluginInstances,
     new Map<symbol, unknown>([[APP, input.app], [APP_SETTINGS, settings.app], [LOGGER, logger]]),
@@ -91,6 +91,6 @@ export function createRuntime(input: RuntimeInput): AppRuntime {
     plugins: pluginInstances,
     components,
     orchestrator,
-    get: (token) => container.get(token as never),
+    get,
   };
 }

@@ -69,15 +69,15 @@ export function createProbeRoutes(monitor: HealthMonitor, options: ProbeRouteOpt
 /** A probe's answer with its body serialized. */
 interface Answer {
   readonly ok: boolean;
-  readonly body: string;
+  readonly body: string | Buffer;
 }
 
-/** Serializes a report once per (results, status, details): probes between check runs reuse the text. */
-function memoizedBody(): (report: HealthReport, details: boolean) => string {
-  let last: { checks: HealthReport['checks']; status: string; details: boolean; body: string } | undefined;
+/** Serializes a report once per (results, status, details): probes between check runs reuse the bytes. */
+function memoizedBody(): (report: HealthReport, details: boolean) => Buffer {
+  let last: { checks: HealthReport['checks']; status: string; details: boolean; body: Buffer } | undefined;
   return (report, details) => {
     if (last && last.checks === report.checks && last.status === report.status && last.details === details) return last.body;
-    const body = JSON.stringify(present(report, details));
+    const body = Buffer.from(JSON.stringify(present(report, details)));
     last = { checks: report.checks, status: report.status, details, body };
     return body;
   };

@@ -31,10 +31,10 @@ export function respond(
   res: ServerResponse,
   status: number,
   contentType: string,
-  body: string,
+  body: string | Buffer,
   headers: Readonly<Record<string, string>> = {},
 ): void {
-  const payload = Buffer.from(body);
+  const payload = typeof body === 'string' ? Buffer.from(body) : body;
   res.writeHead(status, {
     'content-type': contentType,
     'content-length': String(payload.length),

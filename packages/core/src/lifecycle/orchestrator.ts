@@ -179,6 +179,12 @@ export class Orchestrator {
   async #runOnce(component: LifecycleComponent, hook: HookName, parent?: AbortSignal): Promise<void> {
     const started = performance.now();
     this.#emit(component, hook, 'begin', 1, started);
+    // Most services have few hooks: one they lack has nothing to bound, so no timer or signal.
+    if (typeof component.instance[hook] !== 'function' && !parent?.aborted) {
+      this.#emit(component, hook, 'succeeded', 1, started);
+      if (hook === 'onStart') this.#onStarted.add(component.id);
+      return;
+    }
     try {
       await withDeadline((signal) => this.#call(component, hook, signal, 1), {
         timeoutMs: component.timeouts[hook],

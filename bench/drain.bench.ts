@@ -1,26 +1,12 @@
-// Health and drain, measured in one run:
-// 1. Requests dropped when SIGTERM arrives under keep-alive load, with a 2.5 s request in
-//    flight: plinth (`app.run()` with the service's server attached) vs @godaddy/terminus with
-//    its defaults vs a bare `server.close()` on SIGTERM. Each is a real child process.
-// 2. `/health/ready` throughput of plinth's health server vs @godaddy/terminus (one check,
-//    its own body) vs a bare node:http server that returns plinth's bytes (status, headers,
-//    body): the floor.
-// Run: node --import tsx bench/health-and-drain.bench.ts   (exits non-zero if any side errors)
+// Drain: requests dropped when SIGTERM arrives under keep-alive load, with a 2.5 s request in
+// flight: plinth (`app.run()` with the service's server attached) vs @godaddy/terminus with
+// its defaults vs a bare `server.close()` on SIGTERM. Each is a real child process.
+// (`/health/ready` throughput is health-ready.bench.ts.)
+// Run: node --import tsx bench/drain.bench.ts   (exits non-zero if any side errors)
 import http from 'node:http';
-import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { freePort, spawnProcess, startKeepAliveLoad, waitFor, type LoadReport, type SpawnedProcess } from '@plinth/testkit';
-import { failLoudly, median, printTable, spread, type Row } from './lib.js';
-
-/** The part of autocannon's result this uses (autocannon ships no types). */
-interface CannonResult {
-  readonly requests: { readonly average: number };
-  readonly latency: { readonly p99: number };
-  readonly errors: number;
-  readonly timeouts: number;
-  readonly non2xx: number;
-}
-const autocannon = createRequire(import.meta.url)('autocannon') as (options: { url: string; connections: number; duration: number }) => Promise<CannonResult>;
+import { failLoudly, median } from './lib.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CORE = fileURLToPath(new URL('../packages/core/', import.meta.url));
@@ -28,9 +14,6 @@ const PLINTH_FIXTURE = fileURLToPath(new URL('../packages/core/test/fixtures/ser
 const DRAIN_ROUNDS = 5;
 const LOAD_CONNECTIONS = 16;
 const SLOW_MS = 2500;
-const THROUGHPUT_ROUNDS = 3;
-const THROUGHPUT_SECONDS = 5;
-const THROUGHPUT_CONNECTIONS = 50;
 
 /** The request handler every non-plinth side uses: the same routes as the plinth fixture's. */
 const HANDLER = `
@@ -166,85 +149,13 @@ async function drainComparison(): Promise<Map<SideName, DrainRound[]>> {
   return rounds;
 }
 
-/** A bare node:http server answering every request with exactly the bytes plinth's /health/ready sent. */
-function bareReplay(status: number, headers: http.IncomingHttpHeaders, body: string): string {
-  const keep = Object.fromEntries(['content-type', 'cache-control'].map((h) => [h, String(headers[h])]));
-  return `
-import http from 'node:http';
-const body = Buffer.from(${JSON.stringify(body)});
-const headers = { ...${JSON.stringify(keep)}, 'content-length': String(body.length) };
-http.createServer((req, res) => { res.writeHead(${status}, headers); res.end(body); })
-  .listen(Number(process.env.PORT), '127.0.0.1', () => console.log('listening'));`;
-}
-
-async function cannon(url: string, seconds: number): Promise<CannonResult> {
-  const result = await autocannon({ url, connections: THROUGHPUT_CONNECTIONS, duration: seconds });
-  if (result.errors > 0 || result.timeouts > 0 || result.non2xx > 0) {
-    throw new Error(`${url}: ${result.errors} errors, ${result.timeouts} timeouts, ${result.non2xx} non-2xx responses`);
-  }
-  return result;
-}
-
-async function throughputComparison(): Promise<Row[]> {
-  const plinth = await startSide('plinth', { FIXTURE_HTTP: 'off' });
-  const terminus = await startSide('terminus');
-  const sample = await get(`${plinth.healthUrl}/health/ready`);
-  if (sample.status !== 200) throw new Error(`plinth /health/ready answered ${sample.status}: ${sample.body}`);
-  const port = await freePort();
-  const bare = spawnProcess({ args: ['--input-type=module', '-e', bareReplay(sample.status, sample.headers, sample.body)], cwd: ROOT, env: { PORT: String(port) } });
-  const urls = {
-    bare: `http://127.0.0.1:${port}/health/ready`,
-    terminus: `${terminus.url}/health/ready`,
-    plinth: `${plinth.healthUrl}/health/ready`,
-  };
-  try {
-    await bare.waitForHttp(urls.bare, { status: 200 });
-    const replay = await get(urls.bare);
-    if (replay.body !== sample.body) throw new Error('the bare server does not return the same body');
-    const terminusSample = await get(urls.terminus);
-    if (terminusSample.status !== 200) throw new Error(`terminus /health/ready answered ${terminusSample.status}`);
-    const sides = ['bare', 'terminus', 'plinth'] as const;
-    for (const side of sides) await cannon(urls[side], 1); // warm-up
-    const rps = { bare: [] as number[], terminus: [] as number[], plinth: [] as number[] };
-    const p99 = { bare: [] as number[], terminus: [] as number[], plinth: [] as number[] };
-    for (let i = 0; i < THROUGHPUT_ROUNDS; i++) {
-      for (const side of sides) {
-        const result = await cannon(urls[side], THROUGHPUT_SECONDS); // interleaved: drift hits all sides alike
-        rps[side].push(result.requests.average);
-        p99[side].push(result.latency.p99);
-      }
-    }
-    const throughputCase = `GET /health/ready, ${THROUGHPUT_CONNECTIONS} connections`;
-    const rows: Row[] = [
-      { case: throughputCase, subject: `bare node:http, plinth's ${sample.body.length} B (floor)`, samples: rps.bare, unit: 'req/s' },
-      { case: throughputCase, subject: `terminus 4.12, one check (${terminusSample.body.length} B)`, samples: rps.terminus, unit: 'req/s', baseline: median(rps.bare) },
-      { case: throughputCase, subject: `plinth health server, two checks (${sample.body.length} B)`, samples: rps.plinth, unit: 'req/s', baseline: median(rps.bare) },
-      { case: 'p99 latency', subject: 'bare node:http (floor)', samples: p99.bare, unit: 'ms' },
-      { case: 'p99 latency', subject: 'terminus 4.12', samples: p99.terminus, unit: 'ms', baseline: median(p99.bare) },
-      { case: 'p99 latency', subject: 'plinth health server', samples: p99.plinth, unit: 'ms', baseline: median(p99.bare) },
-    ];
-    printTable(`/health/ready throughput (${THROUGHPUT_ROUNDS} × ${THROUGHPUT_SECONDS} s per side, interleaved, autocannon)`, rows);
-    return rows;
-  } finally {
-    await bare.kill();
-    await terminus.child.kill();
-    await plinth.child.kill();
-  }
-}
-
 async function main(): Promise<void> {
   const drains = await drainComparison();
-  const rows = await throughputComparison();
   const dropped = (side: SideName) => drains.get(side)!.reduce((a, r) => a + r.load.resetOnReusedSocket + r.load.otherErrors, 0);
   const slowLost = (side: SideName) => drains.get(side)!.filter((r) => !r.slowCompleted).length;
-  const bareRps = median(rows[0]!.samples);
-  const terminusRps = median(rows[1]!.samples);
-  const plinthRps = median(rows[2]!.samples);
   console.log('\n### Ratios\n');
   console.log(`- requests dropped on established connections: plinth ${dropped('plinth')}, terminus ${dropped('terminus')}, bare close() ${dropped('bare')} (over ${DRAIN_ROUNDS} SIGTERMs each)`);
   console.log(`- ${SLOW_MS} ms in-flight request lost: plinth ${slowLost('plinth')}/${DRAIN_ROUNDS}, terminus ${slowLost('terminus')}/${DRAIN_ROUNDS}, bare close() ${slowLost('bare')}/${DRAIN_ROUNDS}`);
-  console.log(`- /health/ready throughput, plinth / bare node:http: ${(plinthRps / bareRps).toFixed(3)}× (${plinthRps.toFixed(0)} vs ${bareRps.toFixed(0)} req/s; spreads ${spread(rows[2]!.samples)} and ${spread(rows[0]!.samples)})`);
-  console.log(`- /health/ready throughput, plinth / terminus: ${(plinthRps / terminusRps).toFixed(3)}× (${plinthRps.toFixed(0)} vs ${terminusRps.toFixed(0)} req/s; terminus / bare ${(terminusRps / bareRps).toFixed(3)}×)`);
   if (dropped('plinth') > 0 || slowLost('plinth') > 0) {
     throw new Error('plinth dropped requests during the drain: that is a bug, not a measurement');
   }
