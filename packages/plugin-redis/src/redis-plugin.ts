@@ -14,6 +14,7 @@ import type { BackoffOptions } from '@plinth/core/lifecycle';
 /** Reconnect pacing when the code gives none. */
 const DEFAULT_RECONNECT_BACKOFF: BackoffOptions = { initialDelayMs: 100, maxDelayMs: 3000 };
 import { CacheFacade, type Cache } from './cache.js';
+import { createCacheMetrics, timedStore } from './cache-metrics.js';
 import type { CacheStore } from './cache-store.js';
 import { jsonCodec, type CacheCodec } from './codec.js';
 import { unavailableError } from './errors.js';
@@ -54,7 +55,8 @@ export class RedisPlugin implements PreStart, OnStop, HealthCheck {
     this.embedded = target.kind === 'embedded';
     this.target = target.kind === 'embedded' ? 'in-memory store' : describeTarget(target);
     const store = this.#createStore();
-    const common = { store, keyPrefix: ctx.config.keyPrefix ?? '', codec: ctx.options.codec ?? jsonCodec, logger: ctx.logger };
+    const metrics = createCacheMetrics(ctx.metrics);
+    const common = { store, keyPrefix: ctx.config.keyPrefix ?? '', codec: ctx.options.codec ?? jsonCodec, logger: ctx.logger, metrics };
     this.cache = new CacheFacade({ ...common, mode: 'strict' });
     this.cacheAside = new CacheFacade({ ...common, mode: 'aside' });
   }
@@ -125,7 +127,11 @@ export class RedisPlugin implements PreStart, OnStop, HealthCheck {
     };
   }
 
-  /** Every store call checks availability first, so an outage costs a rejection, not a wait. */
+  /**
+   * Every store call checks availability first, so an outage costs a rejection, not a wait;
+   * on a server, calls then go through the `cache` breaker, so a slow Redis costs a
+   * rejection too once BREAKER_FAILURES calls in a row took longer than BREAKER_TIMEOUT.
+   */
   #createStore(): CacheStore {
     const driver = this.#driver;
     const availability = this.#availability;
@@ -138,18 +144,34 @@ export class RedisPlugin implements PreStart, OnStop, HealthCheck {
       };
     }
     const { connection } = driver;
+    const { config } = this.#ctx;
+    const breaker = this.#ctx.breaker('cache', {
+      timeoutMs: config.breakerTimeout,
+      consecutiveFailures: config.breakerFailures,
+      halfOpenAfterMs: config.breakerHalfOpenAfter,
+    });
+    const store = timedStore(
+      {
+        get: async (key) => (await connection.run((client) => client.get(key))) ?? undefined,
+        set: async (key, value, ttlMs) => {
+          await connection.run((client) => client.set(key, value, ttlMs === undefined ? undefined : { expiration: { type: 'PX', value: ttlMs } }));
+        },
+        del: async (key) => (await connection.run((client) => client.del(key))) > 0,
+      },
+      this.#ctx.metrics,
+    );
     return {
       async get(key) {
         availability.assertAvailable();
-        return (await connection.run((client) => client.get(key))) ?? undefined;
+        return breaker.execute(() => store.get(key));
       },
       async set(key, value, ttlMs) {
         availability.assertAvailable();
-        await connection.run((client) => client.set(key, value, ttlMs === undefined ? undefined : { expiration: { type: 'PX', value: ttlMs } }));
+        await breaker.execute(() => store.set(key, value, ttlMs));
       },
       async del(key) {
         availability.assertAvailable();
-        return (await connection.run((client) => client.del(key))) > 0;
+        return breaker.execute(() => store.del(key));
       },
     };
   }
