@@ -16,6 +16,16 @@ export interface HistogramOptions<L extends string> extends MetricOptions<L> {
   readonly buckets?: readonly number[];
 }
 
+export interface CounterOptions<L extends string> extends MetricOptions<L> {
+  /** Read at scrape time: set this instance's totals from counts the plugin keeps anyway. */
+  readonly collect?: (counter: CounterTotals<L>) => void;
+}
+
+/** Sets a counter's totals at scrape time (`collect`): each must only grow. */
+export interface CounterTotals<L extends string> {
+  set(labels: MetricLabels<L>, total: number): void;
+}
+
 export interface GaugeOptions<L extends string> extends MetricOptions<L> {
   /** Read at scrape time: set this instance's current values. */
   readonly collect?: (gauge: PluginGauge<L>) => void;
@@ -40,7 +50,7 @@ export interface PluginHistogram<L extends string> {
  * (the type) and `prefix` (the instance). Two instances of one type share each family.
  */
 export interface PluginMetrics {
-  counter<L extends string = never>(options: MetricOptions<L>): PluginCounter<L>;
+  counter<L extends string = never>(options: CounterOptions<L>): PluginCounter<L>;
   gauge<L extends string = never>(options: GaugeOptions<L>): PluginGauge<L>;
   histogram<L extends string = never>(options: HistogramOptions<L>): PluginHistogram<L>;
 }
@@ -69,17 +79,15 @@ function familyOf(registry: Registry, kind: 'counter' | 'gauge' | 'histogram', o
   }
   const collectors = new Set<() => void>();
   const common = { name: options.name, help: options.help, labelNames, registers: [registry] };
+  const collect = (): void => {
+    for (const collector of collectors) collector();
+  };
   const metric =
     kind === 'counter'
-      ? new Counter(common)
+      ? new Counter({ ...common, collect })
       : kind === 'histogram'
         ? new Histogram({ ...common, buckets: [...(options.buckets ?? LATENCY_BUCKETS)] })
-        : new Gauge({
-            ...common,
-            collect() {
-              for (const collect of collectors) collect();
-            },
-          });
+        : new Gauge({ ...common, collect });
   const family = { kind, labels, metric, collectors };
   byName.set(options.name, family);
   return family;
@@ -91,10 +99,23 @@ export function createPluginMetrics(registry: () => Registry, pluginType: string
   const withOwn = <L extends string>(labels: MetricLabels<L> | undefined): Record<string, string | number> =>
     labels === undefined ? own : { ...(labels as Record<string, string | number>), ...own };
   return {
-    counter<L extends string = never>(options: MetricOptions<L>): PluginCounter<L> {
-      const counter = familyOf(registry(), 'counter', options).metric as Counter;
-      // A series without labels of its own shows 0 from the start, not only after the first event.
-      if (!options.labelNames?.length) counter.inc(own, 0);
+    counter<L extends string = never>(options: CounterOptions<L>): PluginCounter<L> {
+      const family = familyOf(registry(), 'counter', options);
+      const counter = family.metric as Counter;
+      const collect = options.collect;
+      if (collect) {
+        const totals: CounterTotals<L> = {
+          set(labels, total) {
+            const all = withOwn(labels);
+            counter.remove(all);
+            counter.inc(all, total);
+          },
+        };
+        family.collectors.add(() => collect(totals));
+      } else if (!options.labelNames?.length) {
+        // A series without labels of its own shows 0 from the start, not only after the first event.
+        counter.inc(own, 0);
+      }
       return { inc: (labels, value = 1) => counter.inc(withOwn(labels), value) };
     },
     gauge<L extends string = never>(options: GaugeOptions<L>): PluginGauge<L> {

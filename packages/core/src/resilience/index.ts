@@ -4,6 +4,8 @@ export type { Breaker, BreakerOptions, BreakerState, ErrorRatioOptions } from '.
 export { BreakerOpenError } from '../errors.js';
 export {
   LATENCY_BUCKETS,
+  type CounterOptions,
+  type CounterTotals,
   type GaugeOptions,
   type HistogramOptions,
   type MetricLabels,
