@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { after, before, describe, it } from 'node:test';
 import amqplib from 'amqplib';
@@ -19,6 +20,13 @@ import {
 import { USER_CREATED_QUEUE } from '../src/events/user-events.js';
 import { json, postUser, startService, type RunningService } from './support/service-process.js';
 import { scrape } from './support/scrape.js';
+
+const DASHBOARD = new URL('../../../deploy/grafana/example-service.json', import.meta.url);
+
+/** Every metric a PromQL expression selects (a name followed by its label matchers). */
+function metricNames(expr: string): string[] {
+  return [...expr.matchAll(/([a-zA-Z_:][a-zA-Z0-9_:]*)\s*\{/g)].map((m) => m[1] as string);
+}
 
 const DB = { plugin: 'postgres', prefix: 'primary_db' };
 const CACHE = { plugin: 'redis', prefix: 'session_cache' };
@@ -197,6 +205,37 @@ describe('the example service on /metrics', () => {
     } finally {
       await stop(service);
       await proxy.close();
+    }
+  });
+
+  it('has every metric the Grafana dashboard in deploy/ queries, labelled with the app', async () => {
+    const service = await startService({
+      EXAMPLE_SERVICE_PRIMARY_DB_URL: database.url,
+      EXAMPLE_SERVICE_SESSION_CACHE_URL: cache.url,
+      EXAMPLE_SERVICE_EVENTS_URL: vhost.url,
+    });
+    try {
+      const created = await postUser(service.url, { name: 'Barbara', email: `barbara-${randomUUID()}@example.com` });
+      assert.equal(created.status, 201);
+      const exported = await scrape(service.url);
+      const dashboard = JSON.parse(readFileSync(DASHBOARD, 'utf8')) as { panels: { title: string; type: string; targets?: { expr: string }[] }[] };
+      const queried = new Map<string, string>();
+      for (const panel of dashboard.panels) {
+        if (panel.type === 'row') continue;
+        assert.ok(panel.targets?.length, `panel "${panel.title}" has queries`);
+        for (const { expr } of panel.targets ?? []) {
+          const names = metricNames(expr);
+          assert.ok(names.length > 0, `panel "${panel.title}": no metric in ${expr}`);
+          for (const name of names) queried.set(name, panel.title);
+        }
+      }
+      assert.ok(queried.size >= 40, `the dashboard queries ${queried.size} metrics`);
+      const histogram = /_(bucket|count|sum)$/;
+      const missing = [...queried].filter(([name]) => !exported.families.has(name) && !(histogram.test(name) && exported.families.has(name.replace(histogram, ''))));
+      assert.deepEqual(missing, [], 'metrics the dashboard queries and the app does not export (name, panel)');
+      assert.equal(exported.value('plinth_app_ready', { app: 'example-service' }), 1, 'the app label the dashboard filters on');
+    } finally {
+      await stop(service);
     }
   });
 });

@@ -28,6 +28,8 @@ export interface HttpRuntime {
 
 /** What the app's HTTP side needs from the app. */
 export interface HttpHost {
+  /** The app's name: the `app` label of every metric. */
+  readonly name: string;
   readonly envPrefix: string;
   state(): AppState;
   /** Undefined until `start()` has loaded the settings. */
@@ -78,6 +80,7 @@ export class AppHttp {
     if (this.#metrics) return this.#metrics;
     const app = this.#app;
     const registry = createAppMetrics({
+      app: app.name,
       state: () => app.state(),
       components: () => app.runtime()?.components ?? [],
       health: this.health,

@@ -7,6 +7,8 @@ import type { AvailabilityHistory } from './availability-history.js';
 import type { LifecycleTimings } from './lifecycle-timings.js';
 
 export interface MetricsSource {
+  /** The app's name, on every series as the `app` label. */
+  readonly app: string;
   state(): AppState;
   /** Empty before the app has loaded its settings. */
   components(): readonly LifecycleComponent[];
@@ -19,12 +21,13 @@ const STATES: readonly AppState[] = ['created', 'starting', 'ready', 'degraded',
 
 /**
  * A registry of the app's own (not prom-client's global one, so several apps can live in
- * one process): lifecycle state, readiness, checks, phase durations, and Node's default
+ * one process), every series labelled `app` with the app's name: lifecycle state, readiness, checks, phase durations, and Node's default
  * process metrics. Values are read when Prometheus scrapes; a scrape while the app serves
  * runs the checks (through the monitor's shared, cached run).
  */
 export function createAppMetrics(source: MetricsSource): Registry {
   const registry = new Registry();
+  registry.setDefaultLabels({ app: source.app });
   const registers = [registry];
   collectDefaultMetrics({ register: registry });
 
