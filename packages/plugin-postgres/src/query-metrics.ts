@@ -101,5 +101,8 @@ export function createQueryMetrics(metrics: PluginMetrics, pool: () => PoolSourc
         };
       },
     });
-  return { instrument: (sql) => instrument(sql, false), migrated: (seconds) => migration.set({}, seconds) };
+  return {
+    instrument: (sql) => (metrics.enabled ? instrument(sql, false) : sql),
+    migrated: (seconds) => migration.set({}, seconds),
+  };
 }

@@ -1,4 +1,5 @@
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { Gauge, type Registry } from 'prom-client';
+import { LocalCounter, LocalHistogram, register } from './local-series.js';
 
 /** Values of a metric's own labels; `plugin` and `prefix` are added by the helper. */
 export type MetricLabels<L extends string> = Partial<Record<L, string | number>>;
@@ -50,6 +51,8 @@ export interface PluginHistogram<L extends string> {
  * (the type) and `prefix` (the instance). Two instances of one type share each family.
  */
 export interface PluginMetrics {
+  /** False with `{APP}_METRICS=false`: every call does nothing, and a plugin may skip its instrumentation. */
+  readonly enabled: boolean;
   counter<L extends string = never>(options: CounterOptions<L>): PluginCounter<L>;
   gauge<L extends string = never>(options: GaugeOptions<L>): PluginGauge<L>;
   histogram<L extends string = never>(options: HistogramOptions<L>): PluginHistogram<L>;
@@ -60,12 +63,13 @@ export const LATENCY_BUCKETS: readonly number[] = [0.0005, 0.001, 0.0025, 0.005,
 
 const INSTANCE_LABELS = ['plugin', 'prefix'] as const;
 
-type Family = { readonly kind: string; readonly labels: string; readonly metric: Counter | Gauge | Histogram; readonly collectors: Set<() => void> };
+type Kind = 'counter' | 'gauge' | 'histogram';
+type Family = { readonly kind: Kind; readonly labels: string; readonly metric: LocalCounter | LocalHistogram | Gauge; readonly collectors: Set<() => void> };
 
-/** Families by registry and name: prom-client refuses to register a name twice. */
+/** Families by registry and name: a registry takes each name once. */
 const families = new WeakMap<Registry, Map<string, Family>>();
 
-function familyOf(registry: Registry, kind: 'counter' | 'gauge' | 'histogram', options: HistogramOptions<string>): Family {
+function familyOf(registry: Registry, kind: Kind, options: HistogramOptions<string>): Family {
   let byName = families.get(registry);
   if (!byName) families.set(registry, (byName = new Map()));
   const labelNames = [...INSTANCE_LABELS, ...(options.labelNames ?? [])];
@@ -78,19 +82,47 @@ function familyOf(registry: Registry, kind: 'counter' | 'gauge' | 'histogram', o
     return existing;
   }
   const collectors = new Set<() => void>();
-  const common = { name: options.name, help: options.help, labelNames, registers: [registry] };
-  const collect = (): void => {
-    for (const collector of collectors) collector();
-  };
-  const metric =
-    kind === 'counter'
-      ? new Counter({ ...common, collect })
-      : kind === 'histogram'
-        ? new Histogram({ ...common, buckets: [...(options.buckets ?? LATENCY_BUCKETS)] })
-        : new Gauge({ ...common, collect });
+  let metric: Family['metric'];
+  if (kind === 'gauge') {
+    metric = new Gauge({
+      name: options.name,
+      help: options.help,
+      labelNames,
+      registers: [registry],
+      collect() {
+        for (const collect of collectors) collect();
+      },
+    });
+  } else {
+    metric = kind === 'counter' ? new LocalCounter(options.name, options.help, labelNames) : new LocalHistogram(options.name, options.help, labelNames, options.buckets ?? LATENCY_BUCKETS);
+    register(registry, metric);
+  }
   const family = { kind, labels, metric, collectors };
   byName.set(options.name, family);
   return family;
+}
+
+/** Finds (or makes) the series of one label set in an instance's group: keyed by the values, in label order. */
+function seriesFinder<Cell>(
+  own: Readonly<Record<string, string>>,
+  labelNames: readonly string[],
+  group: Map<string, Cell>,
+  make: (labels: Record<string, string | number>) => Cell,
+): (labels: MetricLabels<string> | undefined) => Cell {
+  return (labels) => {
+    let key = '';
+    if (labels !== undefined) for (const name of labelNames) key += `${String(labels[name] ?? '')}\u0000`;
+    let cell = group.get(key);
+    if (cell === undefined) {
+      const all: Record<string, string | number> = { ...own };
+      for (const name of labelNames) {
+        const value = labels?.[name];
+        if (value !== undefined) all[name] = value;
+      }
+      group.set(key, (cell = make(all)));
+    }
+    return cell;
+  };
 }
 
 /** The metrics helper a plugin instance gets as `ctx.metrics`. */
@@ -99,24 +131,27 @@ export function createPluginMetrics(registry: () => Registry, pluginType: string
   const withOwn = <L extends string>(labels: MetricLabels<L> | undefined): Record<string, string | number> =>
     labels === undefined ? own : { ...(labels as Record<string, string | number>), ...own };
   return {
+    enabled: true,
     counter<L extends string = never>(options: CounterOptions<L>): PluginCounter<L> {
-      const family = familyOf(registry(), 'counter', options);
-      const counter = family.metric as Counter;
+      const family = familyOf(registry(), 'counter', options).metric as LocalCounter;
+      const find = seriesFinder(own, options.labelNames ?? [], family.group(), (labels) => ({ labels, value: 0 }));
       const collect = options.collect;
       if (collect) {
         const totals: CounterTotals<L> = {
           set(labels, total) {
-            const all = withOwn(labels);
-            counter.remove(all);
-            counter.inc(all, total);
+            find(labels).value = total;
           },
         };
-        family.collectors.add(() => collect(totals));
+        family.addCollector(() => collect(totals));
       } else if (!options.labelNames?.length) {
         // A series without labels of its own shows 0 from the start, not only after the first event.
-        counter.inc(own, 0);
+        find(undefined);
       }
-      return { inc: (labels, value = 1) => counter.inc(withOwn(labels), value) };
+      return {
+        inc(labels, value = 1) {
+          find(labels).value += value;
+        },
+      };
     },
     gauge<L extends string = never>(options: GaugeOptions<L>): PluginGauge<L> {
       const family = familyOf(registry(), 'gauge', options);
@@ -132,8 +167,13 @@ export function createPluginMetrics(registry: () => Registry, pluginType: string
       return handle;
     },
     histogram<L extends string = never>(options: HistogramOptions<L>): PluginHistogram<L> {
-      const histogram = familyOf(registry(), 'histogram', options).metric as Histogram;
-      return { observe: (labels, seconds) => histogram.observe(withOwn(labels), seconds) };
+      const family = familyOf(registry(), 'histogram', options).metric as LocalHistogram;
+      const find = seriesFinder(own, options.labelNames ?? [], family.group(), (labels) => family.newCell(labels));
+      return {
+        observe(labels, seconds) {
+          family.observe(find(labels), seconds);
+        },
+      };
     },
   };
 }
@@ -142,6 +182,7 @@ const ignore = (): void => undefined;
 
 /** What `ctx.metrics` is with `{APP}_METRICS=false`: every call does nothing. */
 export const NO_PLUGIN_METRICS: PluginMetrics = {
+  enabled: false,
   counter: () => ({ inc: ignore }),
   gauge: () => ({ set: ignore, inc: ignore, dec: ignore }),
   histogram: () => ({ observe: ignore }),

@@ -4,16 +4,13 @@ import {
   CircuitState,
   ConsecutiveBreaker,
   SamplingBreaker,
-  TaskCancelledError,
-  TimeoutStrategy,
   circuitBreaker,
   handleAll,
-  timeout,
-  wrap,
   type IBreaker,
 } from 'cockatiel';
 import { BreakerOpenError, OperationTimeoutError } from '../errors.js';
 import { messageOf } from '../message-of.js';
+import { CallDeadlines } from './call-deadlines.js';
 
 export interface ErrorRatioOptions {
   /** Share of failed calls (0 < threshold ≤ 1) within the window that opens the breaker. */
@@ -25,7 +22,7 @@ export interface ErrorRatioOptions {
 }
 
 export interface BreakerOptions {
-  /** A call slower than this fails with `OperationTimeoutError` (its signal aborts) and counts as a failure. */
+  /** A call slower than this fails with `OperationTimeoutError` (it is abandoned, not cancelled) and counts as a failure. */
   readonly timeoutMs: number;
   /** Consecutive failures, timeouts included, that open the breaker. Default 5. */
   readonly consecutiveFailures?: number;
@@ -46,7 +43,7 @@ export interface Breaker {
   /** `<prefix>.<name>`, as health and logs name it. */
   readonly id: string;
   readonly state: BreakerState;
-  execute<T>(call: (signal: AbortSignal) => Promise<T>): Promise<T>;
+  execute<T>(call: () => Promise<T>): Promise<T>;
 }
 
 /** A state change, for health, metrics, logs and lifecycle events. */
@@ -102,7 +99,7 @@ export function createBreaker(id: string, name: string, options: BreakerOptions,
   const ratio = options.errorRatio;
   if (ratio) breakers.push(new SamplingBreaker({ threshold: ratio.threshold, duration: ratio.windowMs ?? 10_000, minimumRps: ratio.minimumRps ?? 5 }));
   const circuit = circuitBreaker(handleAll, { halfOpenAfter: options.halfOpenAfterMs ?? 5000, breaker: breakers.length === 1 ? (breakers[0] as IBreaker) : new AnyOf(breakers) });
-  const policy = wrap(circuit, timeout(options.timeoutMs, TimeoutStrategy.Aggressive));
+  const deadlines = new CallDeadlines(options.timeoutMs);
   let state: BreakerState = 'closed';
   let leftClosedAt = 0;
   let reason: string | undefined;
@@ -111,24 +108,21 @@ export function createBreaker(id: string, name: string, options: BreakerOptions,
     get state() {
       return state;
     },
-    async execute<T>(call: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    async execute<T>(call: () => Promise<T>): Promise<T> {
       try {
-        return await policy.execute(({ signal }) => call(signal));
+        return await circuit.execute(() => deadlines.track(call()));
       } catch (error) {
         if (error instanceof BrokenCircuitError) {
           observer.refused();
           throw new BreakerOpenError(id);
         }
-        if (error instanceof TaskCancelledError) {
-          observer.timedOut();
-          throw new OperationTimeoutError(options.timeoutMs);
-        }
+        if (OperationTimeoutError.is(error)) observer.timedOut();
         throw error;
       }
     },
   };
   circuit.onFailure(({ reason: failure }) => {
-    if ('error' in failure) reason = failure.error instanceof TaskCancelledError ? `no answer within ${options.timeoutMs} ms` : messageOf(failure.error);
+    if ('error' in failure) reason = messageOf(failure.error);
   });
   circuit.onStateChange((next) => {
     const from = state;
