@@ -75,10 +75,12 @@ export function createQueryMetrics(metrics: PluginMetrics, pool: () => PoolSourc
 
   type Callback = (sql: postgres.Sql) => unknown;
   type Method = (...args: unknown[]) => Promise<unknown>;
-  const instrument = (sql: postgres.Sql, inTransaction: boolean): postgres.Sql =>
-    new Proxy(sql, {
+  const instrument = (sql: postgres.Sql, inTransaction: boolean): postgres.Sql => {
+    // Made once per client, not on every property read: drizzle reads `unsafe` for each query.
+    const unsafe = (...args: Parameters<postgres.Sql['unsafe']>) => timed(sql.unsafe(...args), inTransaction);
+    return new Proxy(sql, {
       get(target, property, receiver) {
-        if (property === 'unsafe') return (...args: Parameters<postgres.Sql['unsafe']>) => timed(target.unsafe(...args), inTransaction);
+        if (property === 'unsafe') return unsafe;
         if (property !== 'begin' && property !== 'savepoint') return Reflect.get(target, property, receiver) as unknown;
         const method = Reflect.get(target, property, receiver) as Method;
         return (...args: unknown[]) => {
@@ -101,6 +103,7 @@ export function createQueryMetrics(metrics: PluginMetrics, pool: () => PoolSourc
         };
       },
     });
+  };
   return {
     instrument: (sql) => (metrics.enabled ? instrument(sql, false) : sql),
     migrated: (seconds) => migration.set({}, seconds),

@@ -72,7 +72,8 @@ describe('postgres metrics', () => {
       await tx.execute(sql`select 1`);
       await held;
     }));
-    const waiting = db.db.execute(sql`select pg_sleep(0)`);
+    // drizzle's query promises are lazy: then() sends it.
+    const waiting = db.db.execute(sql`select pg_sleep(0)`).then((rows) => rows);
     await new Promise((resolve) => setTimeout(resolve, 200));
     assert.equal(await valueOf(app, 'plinth_postgres_pool_in_use'), 4);
     assert.equal(await valueOf(app, 'plinth_postgres_pool_waiting'), 1);

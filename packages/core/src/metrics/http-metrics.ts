@@ -1,5 +1,6 @@
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import type { RequestRecord } from '../app/plugin-host.js';
+import { LocalHistogram, register, type HistogramCell } from './local-series.js';
 
 /** What the HTTP metrics read from the app's servers. */
 export interface HttpTrafficSource {
@@ -25,15 +26,16 @@ export function statusClass(statusCode: number): string {
  */
 export function registerHttpMetrics(registry: Registry, source: HttpTrafficSource): void {
   const registers = [registry];
-  const duration = new Histogram({
-    name: 'plinth_http_request_duration_seconds',
-    help: 'HTTP request duration by method, route template and status class',
-    labelNames: ['method', 'route', 'status_class'],
-    buckets: HTTP_BUCKETS,
-    registers,
-  });
+  const duration = new LocalHistogram('plinth_http_request_duration_seconds', 'HTTP request duration by method, route template and status class', ['method', 'route', 'status_class'], HTTP_BUCKETS);
+  register(registry, duration);
+  const series = duration.group();
   source.onRequest((record) => {
-    duration.observe({ method: record.method, route: record.route ?? UNMATCHED_ROUTE, status_class: statusClass(record.statusCode) }, record.durationMs / 1000);
+    const route = record.route ?? UNMATCHED_ROUTE;
+    const status = statusClass(record.statusCode);
+    const key = `${record.method} ${status} ${route}`;
+    let cell: HistogramCell | undefined = series.get(key);
+    if (cell === undefined) series.set(key, (cell = duration.newCell({ method: record.method, route, status_class: status })));
+    duration.observe(cell, record.durationMs / 1000);
   });
   new Gauge({
     name: 'plinth_http_requests_in_flight',
