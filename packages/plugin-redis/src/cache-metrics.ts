@@ -9,7 +9,11 @@ export type CacheOperation = 'get' | 'set' | 'del';
 export interface CacheMetrics {
   hit(): void;
   miss(): void;
-  /** A store call failed: refused at once (Redis unavailable, breaker open) or errored. */
+  /**
+   * A store call failed: refused at once (PluginUnavailableError without a cause: Redis
+   * unavailable; with a BreakerOpenError cause: the breaker is open) or errored after
+   * reaching Redis (a timeout, a dropped connection, a command error).
+   */
   failed(operation: CacheOperation, error: unknown): void;
   /** A getOrSet called its loader. */
   loaded(): void;
@@ -36,18 +40,14 @@ export function createCacheMetrics(metrics: PluginMetrics): CacheMetrics {
     hit: () => hits.inc(),
     miss: () => misses.inc(),
     failed(operation, error) {
-      if (BreakerOpenError.is(error)) refused.inc({ operation, reason: 'breaker' });
-      else if (PluginUnavailableError.is(error) && refusedAtOnce(error)) refused.inc({ operation, reason: 'unavailable' });
+      if (!PluginUnavailableError.is(error)) errors.inc({ operation });
+      else if (BreakerOpenError.is(error.cause)) refused.inc({ operation, reason: 'breaker' });
+      else if (error.cause === undefined) refused.inc({ operation, reason: 'unavailable' });
       else errors.inc({ operation });
     },
     loaded: () => loads.inc(),
     joined: () => joins.inc(),
   };
-}
-
-/** An unavailable error with no driver cause was raised before any I/O. */
-function refusedAtOnce(error: PluginUnavailableError): boolean {
-  return error.cause === undefined;
 }
 
 /** Times every store call: `plinth_redis_command_duration_seconds` by command. */

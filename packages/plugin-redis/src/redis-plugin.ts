@@ -9,7 +9,8 @@ import {
   type PluginContext,
   type PreStart,
 } from '@plinth/core';
-import type { BackoffOptions } from '@plinth/core/lifecycle';
+import { OperationTimeoutError, type BackoffOptions } from '@plinth/core/lifecycle';
+import { BreakerOpenError } from '@plinth/core/resilience';
 
 /** Reconnect pacing when the code gives none. */
 const DEFAULT_RECONNECT_BACKOFF: BackoffOptions = { initialDelayMs: 100, maxDelayMs: 3000 };
@@ -149,6 +150,8 @@ export class RedisPlugin implements PreStart, OnStop, HealthCheck {
       timeoutMs: config.breakerTimeout,
       consecutiveFailures: config.breakerFailures,
       halfOpenAfterMs: config.breakerHalfOpenAfter,
+      // Slowness only: a lost or wedged connection is the availability's business, a command error the caller's.
+      isFailure: (error) => OperationTimeoutError.is(error),
     });
     const store = timedStore(
       {
@@ -160,19 +163,21 @@ export class RedisPlugin implements PreStart, OnStop, HealthCheck {
       },
       this.#ctx.metrics,
     );
+    // One error type for callers, whatever stopped the call: PluginUnavailableError, the breaker's error as its cause.
+    const guarded = async <T>(call: () => Promise<T>): Promise<T> => {
+      availability.assertAvailable();
+      try {
+        return await breaker.execute(call);
+      } catch (error) {
+        if (BreakerOpenError.is(error)) throw this.#unavailable('cache breaker open', error);
+        if (OperationTimeoutError.is(error)) throw this.#unavailable(`no reply within ${config.breakerTimeout} ms (BREAKER_TIMEOUT)`, error);
+        throw error;
+      }
+    };
     return {
-      async get(key) {
-        availability.assertAvailable();
-        return breaker.execute(() => store.get(key));
-      },
-      async set(key, value, ttlMs) {
-        availability.assertAvailable();
-        await breaker.execute(() => store.set(key, value, ttlMs));
-      },
-      async del(key) {
-        availability.assertAvailable();
-        return breaker.execute(() => store.del(key));
-      },
+      get: (key) => guarded(() => store.get(key)),
+      set: (key, value, ttlMs) => guarded(() => store.set(key, value, ttlMs)),
+      del: (key) => guarded(() => store.del(key)),
     };
   }
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { afterEach, before, after, describe, it } from 'node:test';
-import type { App } from '@plinth/core';
+import { PluginUnavailableError, type App } from '@plinth/core';
 import { BreakerOpenError } from '@plinth/core/resilience';
 import { createScratchRedis, serviceAddress, startTcpProxy, waitFor, type ScratchRedis } from '@plinth/testkit';
 import { redis, type RedisPlugin } from '../src/index.js';
@@ -73,7 +73,7 @@ describe('redis cache metrics', () => {
       for (let i = 0; i < 2; i++) assert.equal(await plugin.cacheAside.get('k'), undefined);
       const started = performance.now();
       const refused = await plugin.cache.get('k').catch((e: unknown) => e);
-      assert.ok(BreakerOpenError.is(refused), String(refused));
+      assert.ok(PluginUnavailableError.is(refused) && BreakerOpenError.is(refused.cause), `unavailable, breaker open: ${String(refused)}`);
       assert.ok(performance.now() - started < 50, 'refused at once');
       assert.equal(await plugin.cacheAside.get('k'), undefined);
       assert.equal(await valueOf(app, 'plinth_redis_cache_refused_total', { reason: 'breaker' }), 2);

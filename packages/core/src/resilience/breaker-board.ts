@@ -39,7 +39,7 @@ export class BreakerBoard {
     });
     const opened = owner.metrics.counter<'breaker'>({ name: 'plinth_breaker_opened_total', help: 'Times a circuit breaker opened', labelNames: ['breaker'] });
     const refused = owner.metrics.counter<'breaker'>({ name: 'plinth_breaker_refused_total', help: 'Calls refused at once because their circuit breaker was open', labelNames: ['breaker'] });
-    const timedOut = owner.metrics.counter<'breaker'>({ name: 'plinth_breaker_timeouts_total', help: 'Calls through a circuit breaker cut off at its timeout', labelNames: ['breaker'] });
+    const timedOut = owner.metrics.counter<'breaker'>({ name: 'plinth_breaker_timeouts_total', help: 'Calls through a circuit breaker that timed out (OperationTimeoutError)', labelNames: ['breaker'] });
     const show = (state: BreakerState): void => {
       for (const s of STATES) current.set({ breaker: name, state: s }, s === state ? 1 : 0);
     };

@@ -6,6 +6,7 @@ import {
   SamplingBreaker,
   circuitBreaker,
   handleAll,
+  handleWhen,
   type IBreaker,
 } from 'cockatiel';
 import { BreakerOpenError, OperationTimeoutError } from '../errors.js';
@@ -30,6 +31,11 @@ export interface BreakerOptions {
   readonly errorRatio?: ErrorRatioOptions;
   /** How long it stays open before one probe call is let through. Default 5000. */
   readonly halfOpenAfterMs?: number;
+  /**
+   * Which errors count against the breaker (default: all). Others pass through without
+   * counting either way: a dependency that is down may have its own handling.
+   */
+  readonly isFailure?: (error: unknown) => boolean;
 }
 
 export type BreakerState = 'closed' | 'open' | 'halfOpen';
@@ -93,12 +99,13 @@ export interface BreakerObserver {
   timedOut(): void;
 }
 
-/** Builds a breaker over cockatiel's circuit breaker and timeout policies. */
+/** Builds a breaker over cockatiel's circuit breaker; one shared timer bounds the calls. */
 export function createBreaker(id: string, name: string, options: BreakerOptions, observer: BreakerObserver): Breaker {
   const breakers: IBreaker[] = [new ConsecutiveBreaker(options.consecutiveFailures ?? 5)];
   const ratio = options.errorRatio;
   if (ratio) breakers.push(new SamplingBreaker({ threshold: ratio.threshold, duration: ratio.windowMs ?? 10_000, minimumRps: ratio.minimumRps ?? 5 }));
-  const circuit = circuitBreaker(handleAll, { halfOpenAfter: options.halfOpenAfterMs ?? 5000, breaker: breakers.length === 1 ? (breakers[0] as IBreaker) : new AnyOf(breakers) });
+  const isFailure = options.isFailure;
+  const circuit = circuitBreaker(isFailure ? handleWhen((error) => isFailure(error)) : handleAll, { halfOpenAfter: options.halfOpenAfterMs ?? 5000, breaker: breakers.length === 1 ? (breakers[0] as IBreaker) : new AnyOf(breakers) });
   const deadlines = new CallDeadlines(options.timeoutMs);
   let state: BreakerState = 'closed';
   let leftClosedAt = 0;
