@@ -68,6 +68,35 @@ describe('plugin metrics (ctx.metrics)', () => {
   });
 });
 
+describe('plugin availability metrics', () => {
+  it('count the time each plugin was unavailable and its recoveries, the current outage included', async () => {
+    const contexts = new Map<string, Ctx>();
+    const app = createApp({ name: 'metrics-app', plugins: [probePlugin(contexts)('db')], env: {}, logDestination: new LogCapture() });
+    await app.start();
+    try {
+      const { availability } = contexts.get('db') as Ctx;
+      const db = { plugin: 'probe', prefix: 'db' };
+      let value = await scrape(app);
+      assert.equal(value('plinth_plugin_available', db), 1);
+      assert.equal(value('plinth_plugin_unavailable_seconds_total', db), 0);
+      availability.markUnavailable('connection lost');
+      await sleep(120);
+      value = await scrape(app);
+      assert.equal(value('plinth_plugin_available', db), 0);
+      assert.ok((value('plinth_plugin_unavailable_seconds_total', db) ?? 0) >= 0.1, 'the outage in progress counts');
+      assert.equal(value('plinth_plugin_recoveries_total', db), 0);
+      availability.markAvailable();
+      value = await scrape(app);
+      const outage = value('plinth_plugin_unavailable_seconds_total', db) ?? 0;
+      assert.equal(value('plinth_plugin_recoveries_total', db), 1);
+      await sleep(50);
+      assert.equal((await scrape(app))('plinth_plugin_unavailable_seconds_total', db), outage, 'no time counts once it is back');
+    } finally {
+      await app.stop();
+    }
+  });
+});
+
 describe('breakers (ctx.breaker)', () => {
   it('open after consecutive timeouts, refuse at once, show in health, metrics and lifecycle events, and close after a good probe', async () => {
     const contexts = new Map<string, Ctx>();
