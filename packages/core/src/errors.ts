@@ -96,6 +96,15 @@ export class OperationTimeoutError extends PlinthError {
   }
 }
 
+/** A call refused at once because its circuit breaker is open (the dependency is slow or failing). */
+export class BreakerOpenError extends PlinthError {
+  static override readonly brand: symbol = brandOf('BreakerOpenError');
+  override readonly name = 'BreakerOpenError';
+  constructor(readonly breaker: string) {
+    super(`${breaker}: circuit breaker open, call refused`);
+  }
+}
+
 /** Startup was abandoned because stop() was called or a signal arrived. */
 export class StartupAbortedError extends PlinthError {
   static override readonly brand: symbol = brandOf('StartupAbortedError');

@@ -41,7 +41,7 @@ describe('/metrics', () => {
           }
         }
         assert.equal(sampleValue(get('plinth_component_phase_total'), { component: 'primary_db', phase: 'preStart', outcome: 'succeeded' }), 1);
-        assert.equal(sampleValue(get('plinth_plugin_available'), { plugin: 'cache', type: 'controllable' }), 1);
+        assert.equal(sampleValue(get('plinth_plugin_available'), { plugin: 'controllable', prefix: 'cache' }), 1);
 
         for (const name of ['process_cpu_user_seconds_total', 'process_resident_memory_bytes', 'nodejs_eventloop_lag_seconds', 'nodejs_heap_size_total_bytes']) {
           assert.ok(get(name.replace(/_total$/, '')) ?? get(name), `default process metric ${name}`);

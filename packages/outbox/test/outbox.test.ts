@@ -68,11 +68,11 @@ describe('outbox relay on PostgreSQL and RabbitMQ', () => {
       // The backlog is read at most every 500 ms: wait for a reading taken after the mark.
       const text = await waitFor(async () => {
         const t = await relay.app.metrics.metrics();
-        return /plinth_outbox_backlog\{outbox="user_events"\} 0/.test(t) ? t : undefined;
+        return /plinth_outbox_backlog\{outbox="user_events",app="[^"]+"\} 0/.test(t) ? t : undefined;
       }, { timeoutMs: 3_000, message: 'backlog gauge at 0' });
-      assert.match(text, /plinth_outbox_published_total\{outbox="user_events"\} 1/);
-      assert.match(text, /plinth_outbox_publish_lag_seconds_count\{outbox="user_events"\} 1/);
-      assert.match(text, /plinth_outbox_oldest_pending_age_seconds\{outbox="user_events"\} 0/);
+      assert.match(text, /plinth_outbox_published_total\{outbox="user_events",app="[^"]+"\} 1/);
+      assert.match(text, /plinth_outbox_publish_lag_seconds_count\{app="[^"]+",outbox="user_events"\} 1/);
+      assert.match(text, /plinth_outbox_oldest_pending_age_seconds\{outbox="user_events",app="[^"]+"\} 0/);
     } finally {
       await consumer.close();
       await relay.app.stop();

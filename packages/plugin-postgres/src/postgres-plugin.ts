@@ -26,6 +26,7 @@ import {
   resolveMigrationsFolder,
   type MigrationsConfig,
 } from './migrations.js';
+import { createQueryMetrics, type QueryMetrics } from './query-metrics.js';
 import { OpenError, ServerConnection } from './server-connection.js';
 import { describeTarget, resolveTarget, type PostgresConfig, type Target } from './target.js';
 
@@ -72,6 +73,7 @@ export class PostgresPlugin<TSchema extends DrizzleSchema = Record<string, never
   #recovering: Promise<void> | undefined;
   #verifying = false;
   #announced = false;
+  readonly #metrics: QueryMetrics;
 
   constructor(ctx: PluginContext<PostgresConfig, PostgresOptions<TSchema>>) {
     this.#ctx = ctx;
@@ -81,6 +83,10 @@ export class PostgresPlugin<TSchema extends DrizzleSchema = Record<string, never
       isArrayTypesQueryFailure,
       'postgres.js 3.4 leaves the failure of its own array-types query on a new connection unhandled; the query that opened the connection fails on its own',
     );
+    this.#metrics = createQueryMetrics(ctx.metrics, () => {
+      const connection = this.#connection;
+      return connection instanceof ServerConnection ? { connections: () => connection.connections, poolMax: ctx.config.poolMax } : undefined;
+    });
   }
 
   /** True when the instance runs embedded, on PGlite, rather than on a PostgreSQL server. */
@@ -142,6 +148,7 @@ export class PostgresPlugin<TSchema extends DrizzleSchema = Record<string, never
                 drizzle: drizzleConfig,
                 migrations,
                 onConnectionClosed: () => this.#onConnectionClosed(),
+                metrics: this.#metrics,
               },
               signal,
             )

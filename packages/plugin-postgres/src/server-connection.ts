@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { Logger } from '@plinth/core';
 import { raceAbort } from '@plinth/core/lifecycle';
 import type { DrizzleConfig } from 'drizzle-orm';
@@ -9,6 +10,7 @@ import type { DatabaseConnection, DrizzleSchema, PostgresDatabase } from './data
 import { HealthProbe } from './health-probe.js';
 import { migrationLockKey, type MigrationsConfig } from './migrations.js';
 import { noticeLogger } from './notices.js';
+import type { QueryMetrics } from './query-metrics.js';
 import { SocketTracker } from './socket-tracker.js';
 import type { PostgresConfig, ServerTarget } from './target.js';
 
@@ -24,6 +26,8 @@ export interface ServerConnectionOptions<TSchema extends DrizzleSchema> {
    * gone away (or the connection idled out; the plugin checks which).
    */
   readonly onConnectionClosed: () => void;
+  /** Times the queries drizzle sends and records how long migrations took. */
+  readonly metrics: QueryMetrics;
 }
 
 /** Which step of opening failed, so the error says "connect" or "migrate". */
@@ -47,7 +51,7 @@ export class ServerConnection<TSchema extends DrizzleSchema> implements Database
   private constructor(raw: postgres.Sql, sockets: SocketTracker, options: ServerConnectionOptions<TSchema>) {
     this.sql = raw;
     this.#sockets = sockets;
-    this.db = drizzle(raw, options.drizzle) as PostgresDatabase<TSchema>;
+    this.db = drizzle(options.metrics.instrument(raw), options.drizzle) as PostgresDatabase<TSchema>;
     this.#probe = new HealthProbe({
       target: options.target,
       config: options.config,
@@ -91,13 +95,22 @@ export class ServerConnection<TSchema extends DrizzleSchema> implements Database
       throw new OpenError('connect', error);
     }
     try {
-      if (options.migrations) await runMigrations(options, options.migrations, signal);
+      if (options.migrations) {
+        const started = performance.now();
+        await runMigrations(options, options.migrations, signal);
+        options.metrics.migrated((performance.now() - started) / 1000);
+      }
     } catch (error) {
       closeNow();
       throw new OpenError('migrate', error);
     }
     opened = true;
     return new ServerConnection(raw, sockets, options);
+  }
+
+  /** Connections the pool has open. */
+  get connections(): number {
+    return this.#sockets.size;
   }
 
   /** Closes connections whose query has had no answer for `silentMs`; returns how many. */

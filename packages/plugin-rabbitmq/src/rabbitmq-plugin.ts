@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import {
   messageOf,
   definePlugin,
@@ -19,6 +20,7 @@ import { EmbeddedDriver } from './embedded/embedded-driver.js';
 import { RabbitMqConfigError } from './errors.js';
 import { encodeMessage, type MessageHandler, type PublishOptions, type PublishReceipt } from './message.js';
 import { rabbitmqSettings } from './settings.js';
+import { createBrokerMetrics, type BrokerMetrics } from './broker-metrics.js';
 import { emptyStats, type RabbitMqStats } from './stats.js';
 import { SubscriptionRunner, type SubscribeOptions, type Subscription } from './subscription.js';
 import { DEFAULT_DEAD_LETTER_EXCHANGE, resolveTopology, retryQueueName, validateTopology, type TopologyDeclaration } from './topology.js';
@@ -51,6 +53,7 @@ export class RabbitMqPlugin implements PreStart, OnStart, OnStop, HealthCheck {
   /** Queues the topology declares, to find each subscription's delay queue. */
   readonly #declaredQueues: ReadonlySet<string>;
   readonly #stats = emptyStats();
+  readonly #metrics: BrokerMetrics;
   #phase: Phase = 'created';
 
   constructor(ctx: PluginContext<RabbitMqConfig, RabbitMqOptions>) {
@@ -62,6 +65,11 @@ export class RabbitMqPlugin implements PreStart, OnStart, OnStop, HealthCheck {
     this.#deadLetterExchange = options.topology?.deadLetterExchange ?? DEFAULT_DEAD_LETTER_EXCHANGE;
     const backoff: BackoffOptions = { initialDelayMs: Math.max(1, config.reconnectDelay), maxDelayMs: Math.max(config.reconnectDelay, config.reconnectMaxDelay) };
     this.embedded = ctx.embedded;
+    this.#metrics = createBrokerMetrics(ctx.metrics, this.#stats, () => {
+      let inFlight = 0;
+      for (const subscription of this.#subscriptions) inFlight += subscription.inFlight;
+      return inFlight;
+    });
     this.#driver = this.embedded
       ? new EmbeddedDriver(topology, backoff, logger)
       : new AmqpDriver({
@@ -144,6 +152,8 @@ export class RabbitMqPlugin implements PreStart, OnStart, OnStop, HealthCheck {
   async publish(exchange: string, routingKey: string, body: unknown, options: PublishOptions = {}): Promise<PublishReceipt> {
     if (this.#phase === 'created' || this.#phase === 'stopped') this.#ctx.availability.assertAvailable();
     const { content, properties } = encodeMessage(body, options);
+    this.#metrics.publishing();
+    const started = performance.now();
     try {
       await this.#driver.publish({
         exchange,
@@ -155,9 +165,11 @@ export class RabbitMqPlugin implements PreStart, OnStart, OnStop, HealthCheck {
       });
     } catch (error) {
       this.#stats.rejected += 1;
+      this.#metrics.published((performance.now() - started) / 1000, error);
       throw error;
     }
     this.#stats.confirmed += 1;
+    this.#metrics.published((performance.now() - started) / 1000);
     return { messageId: properties.messageId };
   }
 
@@ -197,6 +209,7 @@ export class RabbitMqPlugin implements PreStart, OnStart, OnStop, HealthCheck {
       prefetch: this.#ctx.config.prefetch,
       logger: this.#ctx.logger.child({ queue }),
       stats: this.#stats,
+      handled: (queue, seconds, ok) => this.#metrics.handled(queue, seconds, ok),
       onCancelled: (s) => this.#subscriptions.delete(s),
       reportError: (error, details) =>
         this.#ctx.app.reportError(error, { source: 'plugin', component: this.prefix, pluginType: this.#ctx.type, attempt: details.attempt, details }),

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { createHash } from 'node:crypto';
 import { PluginUnavailableError, type Logger } from '@plinth/core';
 import { Backoff, sleep } from '@plinth/core/lifecycle';
@@ -63,6 +64,8 @@ export interface SubscriptionDeps {
   readonly prefetch: number;
   readonly logger: Logger;
   readonly stats: RabbitMqStats;
+  /** How long a handler took (seconds) and whether it succeeded. */
+  readonly handled: (queue: string, seconds: number, ok: boolean) => void;
   /** Called once the subscription is cancelled by its owner. */
   readonly onCancelled: (subscription: SubscriptionRunner<unknown>) => void;
   /** Hands a handler failure to the app's error channel (error trackers). */
@@ -186,6 +189,7 @@ export class SubscriptionRunner<T> implements Subscription {
       delivery.nack(true);
       return;
     }
+    this.#deps.stats.delivered += 1;
     const work = this.#process(delivery).catch((error: unknown) => {
       this.#deps.logger.error({ err: error }, 'unexpected error settling a message; it returns to the queue');
       this.#deps.stats.requeued += 1;
@@ -211,9 +215,12 @@ export class SubscriptionRunner<T> implements Subscription {
       await this.#reject(delivery, id, attempt, reason, error);
       return;
     }
+    const started = performance.now();
     try {
       await this.#handler(message, { signal: this.#handlerAbort.signal });
+      this.#deps.handled(this.queue, (performance.now() - started) / 1000, true);
     } catch (error) {
+      this.#deps.handled(this.queue, (performance.now() - started) / 1000, false);
       if (this.#handlerAbort.signal.aborted) {
         // Shutdown cut it short: not the message's fault, so no attempt is counted.
         this.#deps.stats.requeued += 1;

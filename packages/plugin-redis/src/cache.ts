@@ -1,5 +1,6 @@
 import { messageOf, type Logger } from '@plinth/core';
 import type { CacheCodec } from './codec.js';
+import type { CacheMetrics, CacheOperation } from './cache-metrics.js';
 import type { CacheStore } from './cache-store.js';
 
 export interface CacheSetOptions {
@@ -38,6 +39,7 @@ export interface CacheFacadeOptions {
   readonly codec: CacheCodec;
   readonly mode: CacheMode;
   readonly logger: Logger;
+  readonly metrics: CacheMetrics;
 }
 
 export class CacheFacade implements Cache {
@@ -73,7 +75,10 @@ export class CacheFacade implements Cache {
     const fullKey = this.#fullKey(key);
     const ttlMs = ttlOf(options);
     const inFlight = this.#flights.get(fullKey);
-    if (inFlight !== undefined) return inFlight as Promise<T>;
+    if (inFlight !== undefined) {
+      this.#options.metrics.joined();
+      return inFlight as Promise<T>;
+    }
     const flight = (async () => {
       try {
         return await this.#load(fullKey, loader, ttlMs);
@@ -88,6 +93,7 @@ export class CacheFacade implements Cache {
   async #load<T>(fullKey: string, loader: () => T | Promise<T>, ttlMs: number | undefined): Promise<T> {
     const cached = await this.#read<T>(fullKey);
     if (cached !== undefined) return cached;
+    this.#options.metrics.loaded();
     const value = await loader();
     if (value !== undefined) await this.#write(fullKey, this.#options.codec.encode(value), ttlMs);
     return value;
@@ -96,6 +102,8 @@ export class CacheFacade implements Cache {
   async #read<T>(fullKey: string): Promise<T | undefined> {
     try {
       const text = await this.#options.store.get(fullKey);
+      if (text === undefined) this.#options.metrics.miss();
+      else this.#options.metrics.hit();
       return text === undefined ? undefined : (this.#options.codec.decode(text) as T);
     } catch (error) {
       return this.#absorb(error, 'get', fullKey, undefined);
@@ -111,8 +119,11 @@ export class CacheFacade implements Cache {
   }
 
   /** Strict: rethrow. Aside: log at debug and carry on with the fallback. */
-  #absorb<R>(error: unknown, operation: string, fullKey: string, fallback: R): R {
+  #absorb<R>(error: unknown, operation: CacheOperation, fullKey: string, fallback: R): R {
+    this.#options.metrics.failed(operation, error);
     if (this.#options.mode === 'strict') throw error;
+    // Aside: a read that failed is served as a miss, and counted as one.
+    if (operation === 'get') this.#options.metrics.miss();
     this.#options.logger.debug({ operation, key: fullKey, err: messageOf(error) }, `cache ${operation} failed; carrying on without the cache`);
     return fallback;
   }

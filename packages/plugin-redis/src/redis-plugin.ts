@@ -9,11 +9,13 @@ import {
   type PluginContext,
   type PreStart,
 } from '@plinth/core';
-import type { BackoffOptions } from '@plinth/core/lifecycle';
+import { OperationTimeoutError, type BackoffOptions } from '@plinth/core/lifecycle';
+import { BreakerOpenError } from '@plinth/core/resilience';
 
 /** Reconnect pacing when the code gives none. */
 const DEFAULT_RECONNECT_BACKOFF: BackoffOptions = { initialDelayMs: 100, maxDelayMs: 3000 };
 import { CacheFacade, type Cache } from './cache.js';
+import { createCacheMetrics, timedStore } from './cache-metrics.js';
 import type { CacheStore } from './cache-store.js';
 import { jsonCodec, type CacheCodec } from './codec.js';
 import { unavailableError } from './errors.js';
@@ -54,7 +56,8 @@ export class RedisPlugin implements PreStart, OnStop, HealthCheck {
     this.embedded = target.kind === 'embedded';
     this.target = target.kind === 'embedded' ? 'in-memory store' : describeTarget(target);
     const store = this.#createStore();
-    const common = { store, keyPrefix: ctx.config.keyPrefix ?? '', codec: ctx.options.codec ?? jsonCodec, logger: ctx.logger };
+    const metrics = createCacheMetrics(ctx.metrics);
+    const common = { store, keyPrefix: ctx.config.keyPrefix ?? '', codec: ctx.options.codec ?? jsonCodec, logger: ctx.logger, metrics };
     this.cache = new CacheFacade({ ...common, mode: 'strict' });
     this.cacheAside = new CacheFacade({ ...common, mode: 'aside' });
   }
@@ -125,7 +128,11 @@ export class RedisPlugin implements PreStart, OnStop, HealthCheck {
     };
   }
 
-  /** Every store call checks availability first, so an outage costs a rejection, not a wait. */
+  /**
+   * Every store call checks availability first, so an outage costs a rejection, not a wait;
+   * on a server, calls then go through the `cache` breaker, so a slow Redis costs a
+   * rejection too once BREAKER_FAILURES calls in a row took longer than BREAKER_TIMEOUT.
+   */
   #createStore(): CacheStore {
     const driver = this.#driver;
     const availability = this.#availability;
@@ -138,19 +145,39 @@ export class RedisPlugin implements PreStart, OnStop, HealthCheck {
       };
     }
     const { connection } = driver;
+    const { config } = this.#ctx;
+    const breaker = this.#ctx.breaker('cache', {
+      timeoutMs: config.breakerTimeout,
+      consecutiveFailures: config.breakerFailures,
+      halfOpenAfterMs: config.breakerHalfOpenAfter,
+      // Slowness only: a lost or wedged connection is the availability's business, a command error the caller's.
+      isFailure: (error) => OperationTimeoutError.is(error),
+    });
+    const store = timedStore(
+      {
+        get: async (key) => (await connection.run((client) => client.get(key))) ?? undefined,
+        set: async (key, value, ttlMs) => {
+          await connection.run((client) => client.set(key, value, ttlMs === undefined ? undefined : { expiration: { type: 'PX', value: ttlMs } }));
+        },
+        del: async (key) => (await connection.run((client) => client.del(key))) > 0,
+      },
+      this.#ctx.metrics,
+    );
+    // One error type for callers, whatever stopped the call: PluginUnavailableError, the breaker's error as its cause.
+    const guarded = async <T>(call: () => Promise<T>): Promise<T> => {
+      availability.assertAvailable();
+      try {
+        return await breaker.execute(call);
+      } catch (error) {
+        if (BreakerOpenError.is(error)) throw this.#unavailable('cache breaker open', error);
+        if (OperationTimeoutError.is(error)) throw this.#unavailable(`no reply within ${config.breakerTimeout} ms (BREAKER_TIMEOUT)`, error);
+        throw error;
+      }
+    };
     return {
-      async get(key) {
-        availability.assertAvailable();
-        return (await connection.run((client) => client.get(key))) ?? undefined;
-      },
-      async set(key, value, ttlMs) {
-        availability.assertAvailable();
-        await connection.run((client) => client.set(key, value, ttlMs === undefined ? undefined : { expiration: { type: 'PX', value: ttlMs } }));
-      },
-      async del(key) {
-        availability.assertAvailable();
-        return (await connection.run((client) => client.del(key))) > 0;
-      },
+      get: (key) => guarded(() => store.get(key)),
+      set: (key, value, ttlMs) => guarded(() => store.set(key, value, ttlMs)),
+      del: (key) => guarded(() => store.del(key)),
     };
   }
 }

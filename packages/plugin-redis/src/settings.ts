@@ -21,6 +21,12 @@ export const redisSettings = {
     doc: 'Deadline of one command; a command without a reply by then fails and the connection is replaced (ms)',
     default: 500,
   }),
+  breakerTimeout: setting.duration({
+    doc: 'A cache call slower than this fails (a miss on .cacheAside) and counts towards opening the cache breaker (ms)',
+    default: 250,
+  }),
+  breakerFailures: setting.positiveInt({ doc: 'Cache calls in a row slower than BREAKER_TIMEOUT that open the cache breaker', default: 5 }),
+  breakerHalfOpenAfter: setting.duration({ doc: 'How long the open cache breaker refuses calls before letting one probe call through (ms)', default: 5000 }),
   // No default: the core reads an empty default as "unset"; absent means no prefix.
   keyPrefix: setting.string({ doc: 'Prepended to every key the cache facade reads or writes, e.g. "sessions:" (not applied to .client); none by default' }),
   memoryMaxEntries: setting.positiveInt({

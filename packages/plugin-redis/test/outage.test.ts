@@ -103,6 +103,8 @@ describe('a Redis that accepts TCP but never answers', () => {
     const { app, logs } = testApp([redis('session_cache')], {
       [envOf('session_cache', 'URL')]: `redis://${proxy.host}:${proxy.port}/${scratch.db}`,
       [envOf('session_cache', 'COMMAND_TIMEOUT')]: '300',
+      // Above COMMAND_TIMEOUT: this test is about a wedged connection, not a slow one.
+      [envOf('session_cache', 'BREAKER_TIMEOUT')]: '1000',
     });
     await app.start();
     assert.equal(app.state, 'ready');

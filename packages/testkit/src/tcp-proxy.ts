@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { performance } from 'node:perf_hooks';
 
 /** Options for {@link startTcpProxy}. */
 export interface TcpProxyOptions {
@@ -12,7 +13,7 @@ export interface TcpProxyOptions {
 }
 
 /** What the proxy currently does with traffic. */
-export type TcpProxyMode = 'forward' | 'cut' | 'hang';
+export type TcpProxyMode = 'forward' | 'cut' | 'hang' | 'delay';
 
 /** A TCP proxy in front of a real server that can simulate its failures. */
 export interface TcpProxy {
@@ -34,6 +35,11 @@ export interface TcpProxy {
    * direction; new connections are accepted and stay silent too.
    */
   hang(): void;
+  /**
+   * The dependency is slow: every chunk, in both directions and on open and new
+   * connections alike, is forwarded `ms` later (in order). {@link restore} ends it.
+   */
+  delay(ms: number): void;
   /**
    * Back to normal: listens again after a cut; after a hang, the held
    * connections resume (like a healed network partition: bytes queued in the
@@ -81,15 +87,31 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
   const host = options.host ?? '127.0.0.1';
   const pairs = new Set<Pair>();
   let mode: TcpProxyMode = 'forward';
+  let delayMs = 0;
   let total = 0;
   let closed = false;
 
   // Manual forwarding rather than pipe(): pipe() resumes a paused source on
   // 'drain', which would leak bytes through a hang.
   const forward = (pair: Pair, from: net.Socket, to: net.Socket): void => {
+    // Delayed chunks wait in arrival order; after a restore, new ones queue behind them.
+    const late: { readonly at: number; readonly chunk: Buffer }[] = [];
+    let timer: NodeJS.Timeout | undefined;
+    const pump = (): void => {
+      timer = undefined;
+      while (late.length > 0 && (late[0] as { at: number }).at <= performance.now() + 1) {
+        const { chunk } = late.shift() as { chunk: Buffer };
+        if (!to.destroyed) to.write(chunk);
+      }
+      if (late.length > 0) timer = setTimeout(pump, (late[0] as { at: number }).at - performance.now());
+    };
     from.on('data', (chunk: Buffer) => {
-      if (!to.write(chunk)) from.pause();
+      if (delayMs > 0 || late.length > 0) {
+        late.push({ at: performance.now() + delayMs, chunk });
+        timer ??= setTimeout(pump, delayMs);
+      } else if (!to.write(chunk)) from.pause();
     });
+    from.on('close', () => clearTimeout(timer));
     to.on('drain', () => {
       if (!pair.held) from.resume();
     });
@@ -166,6 +188,12 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
       mode = 'hang';
       for (const pair of pairs) pair.hold();
     },
+    delay(ms) {
+      if (mode === 'cut') throw new Error('TcpProxy.delay(): restore() the cut proxy first');
+      if (mode === 'hang') for (const pair of pairs) pair.release();
+      mode = 'delay';
+      delayMs = ms;
+    },
     async restore() {
       if (closed) throw new Error('TcpProxy.restore(): proxy is closed');
       if (!server.listening) {
@@ -174,6 +202,7 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
         await listen(port);
       }
       mode = 'forward';
+      delayMs = 0;
       for (const pair of pairs) if (pair.held) pair.release();
     },
     async close() {

@@ -65,6 +65,23 @@ describe('startTcpProxy (in front of the real Redis)', () => {
     for (const c of [held, fresh, after]) c.socket.destroy();
   });
 
+  it('delay(ms) answers every command that much later, in order; restore() ends it without reordering bytes', async () => {
+    const conn = await connectRaw(proxy.host, proxy.port);
+    assert.equal(await conn.command('PING'), '+PONG\r\n');
+    proxy.delay(150);
+    assert.equal(proxy.mode, 'delay');
+    const started = performance.now();
+    assert.equal(await conn.command('ECHO first', 2000), '$5\r\nfirst\r\n');
+    const slow = performance.now() - started;
+    assert.ok(slow >= 290, `one round trip through a 150 ms delay each way took ${slow.toFixed(0)} ms`);
+
+    conn.socket.write('ECHO a\r\n');
+    await proxy.restore();
+    conn.socket.write('ECHO b\r\n');
+    await waitFor(() => conn.received().endsWith('$1\r\na\r\n$1\r\nb\r\n'), { message: 'the delayed reply first, then the one sent after restore' });
+    conn.socket.destroy();
+  });
+
   it('close() ends every connection', async () => {
     const p = await startTcpProxy({ targetHost: serviceAddress('redis').host, targetPort: serviceAddress('redis').port });
     const conn = await connectRaw(p.host, p.port);

@@ -11,9 +11,13 @@ import type { LifecycleEvent } from '../lifecycle/events.js';
 import type { StopReport } from '../lifecycle/orchestrator.js';
 import type { AppEventEmitter } from '../lifecycle/typed-emitter.js';
 import { messageOf } from '../message-of.js';
+import { createPluginMetrics, NO_PLUGIN_METRICS } from '../metrics/plugin-metrics.js';
+import { BreakerBoard } from '../resilience/breaker-board.js';
+import { logLifecycleEvent } from './lifecycle-log.js';
 import type { AppOptions } from './app.js';
 import { AppStateMachine } from './app-state.js';
 import { buildPluginHost } from './build-plugin-host.js';
+import type { PluginServices } from './plugin-instances.js';
 import { ErrorChannel } from './error-channel.js';
 import type { PluginHost } from './plugin-host.js';
 import type { ResolvedAppSettings } from './resolved-settings.js';
@@ -206,7 +210,26 @@ export class AppLifecycle {
       events,
       errors: this.errors,
       pluginHost: (settings, redact) => this.#pluginHost(settings, redact),
+      pluginServices: (settings) => this.#pluginServices(settings),
     });
+  }
+
+  #pluginServices(settings: ResolvedAppSettings): PluginServices {
+    const http = this.#input.http();
+    const events = this.#input.events;
+    const breakers = new BreakerBoard(
+      (event) => {
+        events.emit('lifecycle', event);
+        const logger = this.#runtime?.logger;
+        if (logger) logLifecycleEvent(logger, event);
+      },
+      () => http.health.invalidate(),
+    );
+    http.health.addKnownResults(() => breakers.results());
+    // Created now, not at the first scrape, so requests before it are counted.
+    const registry = settings.core.metrics ? http.metrics : undefined;
+    const metrics = registry ? (type: string, prefix: string) => createPluginMetrics(() => registry, type, prefix) : () => NO_PLUGIN_METRICS;
+    return { metrics, breakers };
   }
 
   #pluginHost(settings: ResolvedAppSettings, redact: (text: string) => string): PluginHost {

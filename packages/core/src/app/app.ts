@@ -44,6 +44,7 @@ export class App<S extends SettingsSchema = SettingsSchema> {
     this.#groups = buildSettingsGroups(this.envPrefix, options.settings ?? {}, this.#graph);
     const lifecycle: AppLifecycle = new AppLifecycle({ app: this, options, graph: this.#graph, groups: this.#groups, events: this.#events, http: () => http });
     const http = new AppHttp({
+      name: options.name,
       envPrefix: this.envPrefix,
       state: () => lifecycle.state,
       runtime: () => lifecycle.runtime,

@@ -41,6 +41,10 @@ export const coreSettings = {
     doc: 'How often checks also run in the background while probes are served, so logs and metrics follow dependencies (ms; 0 turns it off)',
     default: 10_000,
   }),
+  metrics: setting.boolean({
+    doc: 'Record plugin, breaker and HTTP metrics (false: only the lifecycle, health and process metrics, e.g. to measure their cost)',
+    default: true,
+  }),
   metricsPath: setting.string({ doc: 'Path of the Prometheus metrics endpoint (empty turns it off)', default: '/metrics' }),
   env: setting.nonEmptyString({
     doc: 'Name of the environment: development, staging, production… production (like NODE_ENV=production or a Kubernetes pod) makes a plugin without a server a config error unless its EMBEDDED setting is true',

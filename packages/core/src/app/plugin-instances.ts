@@ -5,6 +5,8 @@ import { envName, toEnvSegment } from '../config/env-names.js';
 import { createRedactor } from '../internal/redact.js';
 import type { PluginDeclaration } from '../plugin/define-plugin.js';
 import { PluginAvailability } from '../plugin/plugin-availability.js';
+import type { PluginMetrics } from '../metrics/plugin-metrics.js';
+import type { BreakerBoard } from '../resilience/breaker-board.js';
 import type { PluginHost } from './plugin-host.js';
 import type { PluginSettings, ResolvedAppSettings } from './resolved-settings.js';
 
@@ -18,6 +20,12 @@ export interface BuiltPlugin {
   readonly redact: (text: string) => string;
 }
 
+/** What the app gives each plugin instance besides its host. */
+export interface PluginServices {
+  readonly metrics: (pluginType: string, prefix: string) => PluginMetrics;
+  readonly breakers: BreakerBoard;
+}
+
 /** Calls each declared plugin's `create` with its context. No I/O happens here. */
 export function instantiatePlugins(
   graph: readonly ComponentNode[],
@@ -25,6 +33,7 @@ export function instantiatePlugins(
   appName: string,
   logger: Logger,
   host: PluginHost,
+  services: PluginServices,
 ): Map<string, BuiltPlugin> {
   const built = new Map<string, BuiltPlugin>();
   for (const node of graph) {
@@ -33,14 +42,19 @@ export function instantiatePlugins(
     const own = settings.plugins.get(plugin.prefix) as PluginSettings;
     const redact = createRedactor([...own.secrets, ...settings.appSecrets]);
     const availability = new PluginAvailability(plugin.type, plugin.prefix);
+    const pluginLogger = logger.child({ plugin: plugin.type, prefix: plugin.prefix });
+    const metrics = services.metrics(plugin.type, plugin.prefix);
+    const owner = { type: plugin.type, prefix: plugin.prefix, logger: pluginLogger, metrics };
     const instance = plugin.instantiate({
       appName,
       type: plugin.type,
       prefix: plugin.prefix,
       config: own.own,
       options: undefined,
-      logger: logger.child({ plugin: plugin.type, prefix: plugin.prefix }),
+      logger: pluginLogger,
       availability,
+      metrics,
+      breaker: (name, options) => services.breakers.create(owner, name, options),
       redact,
       app: host,
       embedded: own.embedded,

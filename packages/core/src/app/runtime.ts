@@ -17,7 +17,7 @@ import { buildComponents } from './components.js';
 import type { ErrorChannel } from './error-channel.js';
 import { logLifecycleEvent } from './lifecycle-log.js';
 import type { PluginHost } from './plugin-host.js';
-import { instantiatePlugins } from './plugin-instances.js';
+import { instantiatePlugins, type PluginServices } from './plugin-instances.js';
 import { allSecrets, resolveAppSettings, type CoreSettings, type ResolvedAppSettings } from './resolved-settings.js';
 
 /** Everything an app is made of once `start()` has loaded its settings and built its components. */
@@ -50,6 +50,7 @@ export interface RuntimeInput {
   readonly errors: ErrorChannel;
   /** The plugins' view of the app, once settings and the app-wide redactor exist. */
   readonly pluginHost: (settings: ResolvedAppSettings, redact: (text: string) => string) => PluginHost;
+  readonly pluginServices: (settings: ResolvedAppSettings) => PluginServices;
 }
 
 /** Loads settings (throws ConfigError), then builds the logger, plugins, services, components and orchestrator. */
@@ -65,7 +66,7 @@ export function createRuntime(input: RuntimeInput): AppRuntime {
   const logger = createLogger(input.name, settings.core.logLevel, input.logDestination, settings.core.logRedact);
   for (const warning of settings.warnings) logger.warn(warning);
   const redactAll = createRedactor(allSecrets(settings));
-  const plugins = instantiatePlugins(input.graph, settings, input.name, logger, input.pluginHost(settings, redactAll));
+  const plugins = instantiatePlugins(input.graph, settings, input.name, logger, input.pluginHost(settings, redactAll), input.pluginServices(settings));
   const pluginInstances = new Map([...plugins].map(([prefix, plugin]) => [prefix, plugin.instance]));
   const { get, instances } = buildContainer(
     input.graph,

@@ -34,6 +34,7 @@ export class HealthMonitor {
   #runs = 0;
   #poller: NodeJS.Timeout | undefined;
   readonly #listeners = new Set<ResultsListener>();
+  readonly #known = new Set<() => CheckResults>();
 
   constructor(app: HealthSource) {
     this.#app = app;
@@ -42,8 +43,18 @@ export class HealthMonitor {
       else this.stopPolling();
       // A plugin that lost (or regained) its connection changes the state: the next probe
       // must see that now, not when the cached results expire.
-      if (this.#last) this.#last = { at: Number.NEGATIVE_INFINITY, results: this.#last.results };
+      this.invalidate();
     });
+  }
+
+  /** Results known without running anything (open circuit breakers), added to every round. */
+  addKnownResults(source: () => CheckResults): void {
+    this.#known.add(source);
+  }
+
+  /** The next probe runs the checks instead of reading the cached results. */
+  invalidate(): void {
+    if (this.#last) this.#last = { at: Number.NEGATIVE_INFINITY, results: this.#last.results };
   }
 
   /** True once startup has finished (it stays true while the app drains). */
@@ -135,7 +146,8 @@ export class HealthMonitor {
     this.#runs += 1;
     const components = (this.#app.runtime()?.components ?? []).filter(hasHealth);
     const outcomes = await Promise.all(components.map(async (c) => [c.id, await runHealthCheck(c)] as const));
-    const results: CheckResults = Object.fromEntries(outcomes);
+    const known = [...this.#known].map((source) => source());
+    const results: CheckResults = Object.assign(Object.fromEntries(outcomes), ...known) as CheckResults;
     this.#logTransitions(this.#last?.results, results);
     this.#last = { at: performance.now(), results };
     for (const listener of this.#listeners) {

@@ -10,6 +10,8 @@ import type { LifecycleComponent } from '../lifecycle/component.js';
 import type { AppState } from '../lifecycle/events.js';
 import type { AppEvents } from '../lifecycle/typed-emitter.js';
 import { createAppMetrics } from '../metrics/app-metrics.js';
+import { AvailabilityHistory } from '../metrics/availability-history.js';
+import { registerHttpMetrics } from '../metrics/http-metrics.js';
 import { LifecycleTimings } from '../metrics/lifecycle-timings.js';
 import { createMetricsRoute } from '../metrics/metrics-route.js';
 import { AttachedServer, serverOf, type AttachHttpServerOptions, type HttpServerSource } from './attached-server.js';
@@ -26,6 +28,8 @@ export interface HttpRuntime {
 
 /** What the app's HTTP side needs from the app. */
 export interface HttpHost {
+  /** The app's name: the `app` label of every metric. */
+  readonly name: string;
   readonly envPrefix: string;
   state(): AppState;
   /** Undefined until `start()` has loaded the settings. */
@@ -49,6 +53,7 @@ type ListeningListener = (address: HttpAddress) => void;
 export class AppHttp {
   readonly health: HealthMonitor;
   readonly timings = new LifecycleTimings();
+  readonly availability = new AvailabilityHistory();
   readonly #app: HttpHost;
   readonly #servers: AttachedServer[] = [];
   readonly #requestListeners = new Set<RequestListener>();
@@ -65,20 +70,30 @@ export class AppHttp {
     app.on('lifecycle', (event) => this.timings.recordEvent(event));
     app.on('state', (change) => {
       this.timings.recordState(change);
+      if (change.to === 'ready' || change.to === 'degraded') this.availability.follow(app.runtime()?.components ?? []);
       if (this.#polling && (change.to === 'ready' || change.to === 'degraded')) this.#startPolling();
     });
   }
 
   /** The app's Prometheus registry, created on first use. */
   get metrics(): Registry {
+    if (this.#metrics) return this.#metrics;
     const app = this.#app;
-    this.#metrics ??= createAppMetrics({
+    const registry = createAppMetrics({
+      app: app.name,
       state: () => app.state(),
       components: () => app.runtime()?.components ?? [],
       health: this.health,
       timings: this.timings,
+      availability: this.availability,
     });
-    return this.#metrics;
+    const recording = (): boolean => app.runtime()?.core.metrics !== false;
+    registerHttpMetrics(registry, {
+      onRequest: (listener) => this.onRequest((record) => recording() && listener(record)),
+      traffic: () => this.#traffic(),
+    });
+    this.#metrics = registry;
+    return registry;
   }
 
   /** The probe and metrics routes; undefined until the app's settings are loaded. */
@@ -182,6 +197,16 @@ export class AppHttp {
         }
       }),
     );
+  }
+
+  #traffic(): { inFlight: number; closedWhileDraining: number } {
+    let inFlight = 0;
+    let closedWhileDraining = 0;
+    for (const server of this.#servers) {
+      inFlight += server.traffic.inFlight;
+      closedWhileDraining += server.traffic.closedWhileDraining;
+    }
+    return { inFlight, closedWhileDraining };
   }
 
   #serverTimeouts(): ServerTimeouts | undefined {

@@ -63,6 +63,11 @@ export class AttachedServer {
     } as HttpServer['emit'];
   }
 
+  /** Requests in flight and connections closed by the drain, for metrics. */
+  get traffic(): { readonly inFlight: number; readonly closedWhileDraining: number } {
+    return { inFlight: this.#tracker.inFlight, closedWhileDraining: this.#tracker.closedWhileDraining };
+  }
+
   /** `HTTP server :3000`, for logs. */
   describe(): string {
     const address = this.server.address();

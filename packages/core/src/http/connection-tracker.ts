@@ -24,6 +24,7 @@ const CLOSE_FALLBACK_MS = 1000;
 export class ConnectionTracker {
   readonly #connections = new Map<Socket, Connection>();
   #idleGraceMs: number | undefined;
+  #closedWhileDraining = 0;
   #emptyWaiters: (() => void)[] = [];
 
   constructor(server: HttpServer) {
@@ -41,6 +42,11 @@ export class ConnectionTracker {
     let count = 0;
     for (const connection of this.#connections.values()) count += connection.responses.size;
     return count;
+  }
+
+  /** Connections that closed once draining had begun. */
+  get closedWhileDraining(): number {
+    return this.#closedWhileDraining;
   }
 
   get draining(): boolean {
@@ -100,6 +106,7 @@ export class ConnectionTracker {
       clearTimeout(connection.idleTimer);
       if (this.#connections.get(socket) !== connection) return; // forgotten (upgraded)
       this.#connections.delete(socket);
+      if (this.draining) this.#closedWhileDraining += 1;
       this.#notifyIfEmpty();
     });
     if (this.draining) this.#settle(connection);

@@ -1,4 +1,5 @@
-export type LifecyclePhase = 'preStart' | 'onStart' | 'onStop' | 'recover';
+/** `breaker`: a plugin's circuit breaker opened (`degraded`) or closed again (`succeeded`). */
+export type LifecyclePhase = 'preStart' | 'onStart' | 'onStop' | 'recover' | 'breaker';
 
 export type LifecycleOutcome =
   /** The hook began; `at` is its start time. */

@@ -3,26 +3,31 @@ import type { HealthMonitor } from '../health/health-monitor.js';
 import { isReady } from '../health/health-report.js';
 import type { LifecycleComponent } from '../lifecycle/component.js';
 import type { AppState } from '../lifecycle/events.js';
+import type { AvailabilityHistory } from './availability-history.js';
 import type { LifecycleTimings } from './lifecycle-timings.js';
 
 export interface MetricsSource {
+  /** The app's name, on every series as the `app` label. */
+  readonly app: string;
   state(): AppState;
   /** Empty before the app has loaded its settings. */
   components(): readonly LifecycleComponent[];
   readonly health: HealthMonitor;
   readonly timings: LifecycleTimings;
+  readonly availability: AvailabilityHistory;
 }
 
 const STATES: readonly AppState[] = ['created', 'starting', 'ready', 'degraded', 'draining', 'stopped', 'failed'];
 
 /**
  * A registry of the app's own (not prom-client's global one, so several apps can live in
- * one process): lifecycle state, readiness, checks, phase durations, and Node's default
+ * one process), every series labelled `app` with the app's name: lifecycle state, readiness, checks, phase durations, and Node's default
  * process metrics. Values are read when Prometheus scrapes; a scrape while the app serves
  * runs the checks (through the monitor's shared, cached run).
  */
 export function createAppMetrics(source: MetricsSource): Registry {
   const registry = new Registry();
+  registry.setDefaultLabels({ app: source.app });
   const registers = [registry];
   collectDefaultMetrics({ register: registry });
 
@@ -103,14 +108,34 @@ export function createAppMetrics(source: MetricsSource): Registry {
   });
   new Gauge({
     name: 'plinth_plugin_available',
-    help: 'Whether each plugin is available (1) or marked unavailable (0)',
-    labelNames: ['plugin', 'type'],
+    help: 'Whether each plugin instance is available (1) or marked unavailable (0)',
+    labelNames: ['plugin', 'prefix'],
     registers,
     collect() {
       this.reset();
       for (const c of source.components()) {
-        if (c.availability) this.set({ plugin: c.id, type: c.pluginType ?? 'unknown' }, c.availability.available ? 1 : 0);
+        if (c.availability) this.set({ plugin: c.pluginType ?? 'unknown', prefix: c.id }, c.availability.available ? 1 : 0);
       }
+    },
+  });
+  new Counter({
+    name: 'plinth_plugin_unavailable_seconds_total',
+    help: 'Time each plugin instance spent unavailable since the app first served, the current outage included',
+    labelNames: ['plugin', 'prefix'],
+    registers,
+    collect() {
+      this.reset();
+      for (const h of source.availability.snapshot()) this.inc({ plugin: h.component.pluginType ?? 'unknown', prefix: h.component.id }, h.unavailableSeconds);
+    },
+  });
+  new Counter({
+    name: 'plinth_plugin_recoveries_total',
+    help: 'Times each plugin instance became available again after an outage',
+    labelNames: ['plugin', 'prefix'],
+    registers,
+    collect() {
+      this.reset();
+      for (const h of source.availability.snapshot()) this.inc({ plugin: h.component.pluginType ?? 'unknown', prefix: h.component.id }, h.recoveries);
     },
   });
   return registry;

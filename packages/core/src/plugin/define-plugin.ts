@@ -3,6 +3,8 @@ import type { PluginHost } from '../app/plugin-host.js';
 import { serverSettingsOf, type EmbeddedFallback } from '../config/embedded.js';
 import { PlinthError } from '../errors.js';
 import type { ConfigOf, SettingProblem, SettingsSchema } from '../config/setting.js';
+import type { PluginMetrics } from '../metrics/plugin-metrics.js';
+import type { Breaker, BreakerOptions } from '../resilience/breaker.js';
 import type { PluginAvailability } from './plugin-availability.js';
 
 /** What a plugin's `create` receives. Building an instance must do no I/O. */
@@ -18,6 +20,17 @@ export interface PluginContext<TConfig, TOptions> {
   readonly logger: Logger;
   /** Mark outages and recoveries; guard API calls with `assertAvailable()`. */
   readonly availability: PluginAvailability;
+  /**
+   * Metrics on the app's registry, every sample labelled `plugin` (this type) and `prefix`
+   * (this instance). No-ops when `{APP}_METRICS=false`.
+   */
+  readonly metrics: PluginMetrics;
+  /**
+   * A circuit breaker named `name` (one per call) for calls to a dependency that can be slow:
+   * it is in `/health` (a non-critical check down while open: `degraded`), in metrics
+   * (`plinth_breaker_*`) and in lifecycle events (`phase: 'breaker'`).
+   */
+  breaker(name: string, options: BreakerOptions): Breaker;
   /** Replaces every sensitive setting's value in `text` (and URL passwords) with `<redacted>`. */
   redact(text: string): string;
   /** The app: its state, events, HTTP address, shutdown and exit steps, and error channel. */

@@ -288,6 +288,7 @@ export class AmqpDriver implements BrokerDriver {
         this.#state = 'open';
         for (const consumer of this.#consumers) consumer.attach(model);
         this.#options.availability.markAvailable();
+        this.#options.stats.reconnects += 1;
         this.#logger.info({ target: this.target, attempts: attempt }, 'reconnected to RabbitMQ');
         return;
       } catch (error) {
