@@ -32,6 +32,7 @@ export {
   type PluginDouble,
   type PluginFactory,
 } from './plugin/define-plugin.js';
+export { PLUGIN_API_VERSION } from './plugin/plugin-api.js';
 export type { PluginAvailability } from './plugin/plugin-availability.js';
 export type { EmbeddedFallback } from './config/embedded.js';
 export type { SettingProblem } from './config/setting.js';

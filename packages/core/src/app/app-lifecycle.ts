@@ -1,7 +1,5 @@
 import { performance } from 'node:perf_hooks';
 import type { SettingsSchema } from '../config/setting.js';
-import type { SettingsGroup } from '../config/settings-group.js';
-import type { ComponentNode } from '../container/component-graph.js';
 import { PlinthError, StartupAbortedError, StartupError } from '../errors.js';
 import { openHealthServer, type HealthServer, type ServeHealthOptions } from '../health/health-server.js';
 import type { AppHttp } from '../http/app-http.js';
@@ -12,6 +10,7 @@ import type { StopReport } from '../lifecycle/orchestrator.js';
 import type { AppEventEmitter } from '../lifecycle/typed-emitter.js';
 import { messageOf } from '../message-of.js';
 import type { AppOptions } from './app.js';
+import type { AppComposition } from './app-composition.js';
 import { AppStateMachine } from './app-state.js';
 import { buildPluginHost } from './build-plugin-host.js';
 import { ErrorChannel } from './error-channel.js';
@@ -29,8 +28,7 @@ export type StartupStep = (signal: AbortSignal) => Promise<void>;
 export interface LifecycleInput {
   readonly app: object;
   readonly options: AppOptions<SettingsSchema>;
-  readonly graph: readonly ComponentNode[];
-  readonly groups: readonly SettingsGroup[];
+  readonly composition: AppComposition;
   readonly events: AppEventEmitter;
   readonly http: () => AppHttp;
 }
@@ -101,7 +99,7 @@ export class AppLifecycle {
     const http = this.#input.http();
     const { core, settings, logger } = runtime;
     http.servingEndpoints();
-    const prefix = this.#input.groups[0]?.envPrefix ?? '';
+    const prefix = this.#input.composition.groups[0]?.envPrefix ?? '';
     const appHost = settings.app['httpHost'];
     const fallback = typeof appHost === 'string' && appHost !== '' ? appHost : settings.environment.kubernetes ? '0.0.0.0' : '127.0.0.1';
     const server = await openHealthServer({
@@ -127,8 +125,9 @@ export class AppLifecycle {
     const events: LifecycleEvent[] = [];
     const off = this.#input.events.on('lifecycle', (event) => events.push(event));
     try {
+      await this.#input.composition.load(this.#env);
       this.#runtime = this.#createRuntime();
-      this.#runtime.logger.info({ components: this.#input.graph.map((n) => n.id) }, `starting ${this.#name}`);
+      this.#runtime.logger.info({ components: this.#input.composition.graph.map((n) => n.id) }, `starting ${this.#name}`);
       for (const step of this.steps.startup) await step(this.#startupAbort.signal);
       await this.#runtime.orchestrator.start(this.#startupAbort.signal);
     } catch (error) {
@@ -187,15 +186,20 @@ export class AppLifecycle {
     return this.#input.options.name;
   }
 
+  get #env() {
+    return this.#input.options.env ?? process.env;
+  }
+
   #createRuntime(): AppRuntime {
-    const { options, graph, groups, events, app } = this.#input;
+    const { options, composition, events, app } = this.#input;
+    const { graph, groups } = composition;
     return createRuntime({
       name: options.name,
       envPrefix: groups[0]?.envPrefix ?? '',
       graph,
       groups,
       appSchema: options.settings ?? {},
-      env: options.env ?? process.env,
+      env: this.#env,
       logDestination: options.logDestination,
       serviceTimeouts: options.timeouts,
       overrides: options.overrides,

@@ -39,6 +39,7 @@ export function buildComponents(
       availability: undefined,
       retryPreStart: false,
       embedded: false,
+      disabled: false,
       redact: redactAll,
     };
   });
@@ -50,13 +51,15 @@ function pluginComponent(id: string, dependsOn: readonly string[], instance: Lif
     id,
     kind: 'plugin',
     pluginType: plugin.declaration.type,
-    critical: lifecycle.critical,
+    // A plugin turned off cannot fail, so it never holds readiness.
+    critical: plugin.settings.enabled && lifecycle.critical,
     dependsOn,
     instance,
     timeouts: { preStart: lifecycle.startTimeout, onStart: lifecycle.onStartTimeout, onStop: lifecycle.stopTimeout, health: lifecycle.healthTimeout },
     availability: plugin.availability,
     retryPreStart: true,
     embedded: plugin.settings.embedded,
+    disabled: !plugin.settings.enabled,
     redact: plugin.redact,
   };
 }

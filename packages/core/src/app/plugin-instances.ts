@@ -33,7 +33,9 @@ export function instantiatePlugins(
     const own = settings.plugins.get(plugin.prefix) as PluginSettings;
     const redact = createRedactor([...own.secrets, ...settings.appSecrets]);
     const availability = new PluginAvailability(plugin.type, plugin.prefix);
-    const instance = plugin.instantiate({
+    const build = own.enabled ? plugin.instantiate : (plugin.instantiateNoop as NonNullable<PluginDeclaration['instantiateNoop']>);
+    if (!own.enabled) logger.info({ plugin: plugin.type, prefix: plugin.prefix, disabled: true }, `${plugin.type} plugin "${plugin.prefix}" is turned off: it runs its no-op implementation`);
+    const instance = build({
       appName,
       type: plugin.type,
       prefix: plugin.prefix,

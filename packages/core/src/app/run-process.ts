@@ -27,7 +27,8 @@ export interface ProcessHost {
   readonly version: string | undefined;
   readonly signal: AbortSignal;
   state(): AppState;
-  describeSettings(): ConfigEntry[];
+  /** Loads the modules the env names first: a bad one is a ConfigError. */
+  describeSettings(): Promise<ConfigEntry[]>;
   start(): Promise<void>;
   stop(reason?: string): Promise<StopReport>;
   addStartupStep(step: (signal: AbortSignal) => Promise<void>): void;
@@ -66,7 +67,12 @@ const DEFAULT_SHUTDOWN_TIMEOUT_MS = 25_000;
 export async function runProcess(app: ProcessHost, options: RunOptions = {}): Promise<never> {
   const argv = options.argv ?? process.argv.slice(2);
   if (argv.includes('--help') || argv.includes('-h')) {
-    process.stdout.write(formatConfigHelp(app.name, app.describeSettings()));
+    try {
+      process.stdout.write(formatConfigHelp(app.name, await app.describeSettings()));
+    } catch (error) {
+      process.stderr.write(`${messageOf(error)}\n`);
+      return exit(ConfigError.is(error) ? EXIT_CONFIG : EXIT_FAILURE);
+    }
     return exit(EXIT_OK);
   }
   if (argv.includes('--version') || argv.includes('-v')) {

@@ -23,6 +23,7 @@ export async function runHealthCheck(component: LifecycleComponent): Promise<Che
     ...(component.embedded ? { embedded: true } : {}),
     ...(error === undefined ? {} : { error: component.redact(messageOf(error)) }),
   });
+  if (component.disabled) return { status: 'disabled', critical: false, latencyMs: 0 };
   const { availability, instance } = component;
   if (availability && !availability.available) return result(`unavailable: ${availability.reason ?? 'unknown reason'}`);
   if (!instance.healthCheck) return result();
