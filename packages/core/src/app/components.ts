@@ -46,20 +46,21 @@ export function buildComponents(
 }
 
 function pluginComponent(id: string, dependsOn: readonly string[], instance: LifecycleComponent['instance'], plugin: BuiltPlugin): LifecycleComponent {
-  const { lifecycle } = plugin.settings;
+  const { lifecycle, enabled } = plugin.settings;
   return {
     id,
     kind: 'plugin',
     pluginType: plugin.declaration.type,
     // A plugin turned off cannot fail, so it never holds readiness.
-    critical: plugin.settings.enabled && lifecycle.critical,
+    critical: enabled && lifecycle.critical,
     dependsOn,
-    instance,
+    // A plugin turned off runs no hook (nothing connects) and its availability is no state's concern.
+    instance: enabled ? instance : {},
     timeouts: { preStart: lifecycle.startTimeout, onStart: lifecycle.onStartTimeout, onStop: lifecycle.stopTimeout, health: lifecycle.healthTimeout },
-    availability: plugin.availability,
+    availability: enabled ? plugin.availability : undefined,
     retryPreStart: true,
     embedded: plugin.settings.embedded,
-    disabled: !plugin.settings.enabled,
+    disabled: !enabled,
     redact: plugin.redact,
   };
 }

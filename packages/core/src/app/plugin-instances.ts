@@ -34,7 +34,12 @@ export function instantiatePlugins(
     const redact = createRedactor([...own.secrets, ...settings.appSecrets]);
     const availability = new PluginAvailability(plugin.type, plugin.prefix);
     const build = own.enabled ? plugin.instantiate : (plugin.instantiateNoop as NonNullable<PluginDeclaration['instantiateNoop']>);
-    if (!own.enabled) logger.info({ plugin: plugin.type, prefix: plugin.prefix, disabled: true }, `${plugin.type} plugin "${plugin.prefix}" is turned off: it runs its no-op implementation`);
+    if (!own.enabled) {
+      const variable = envName(toEnvSegment(appName), plugin.prefix, 'enabled');
+      // Calls that need the real thing fail with this reason (a broker refuses to publish).
+      availability.markUnavailable(`turned off (${variable}=false)`);
+      logger.info({ plugin: plugin.type, prefix: plugin.prefix, disabled: true }, `${plugin.type} plugin "${plugin.prefix}" is turned off (${variable}=false): it runs its no-op implementation`);
+    }
     const instance = build({
       appName,
       type: plugin.type,

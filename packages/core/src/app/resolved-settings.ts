@@ -14,7 +14,7 @@ export type PluginLifecycleValues = ConfigOf<typeof PLUGIN_LIFECYCLE_SCHEMA>;
 
 /** One plugin instance's resolved settings. */
 export interface PluginSettings {
-  /** The plugin's own settings, as `ctx.config`. */
+  /** The plugin's own settings, as `ctx.config` (defaults only, env unread, when it is turned off). */
   readonly own: Readonly<Record<string, unknown>>;
   readonly lifecycle: PluginLifecycleValues;
   /** False for an optional plugin turned off with `{PREFIX}_ENABLED=false`: it runs its no-op implementation. */
@@ -60,7 +60,7 @@ export function resolveAppSettings(input: SettingsInput): ResolvedAppSettings {
     const resolved = values.get(plugin.prefix) ?? {};
     const enabled = resolved['enabled'] !== false;
     plugins.set(plugin.prefix, {
-      own: Object.freeze(enabled ? pick(plugin.settings, resolved) : {}),
+      own: Object.freeze(pick(plugin.settings, enabled ? resolved : defaultsOf(group))),
       lifecycle: pick(PLUGIN_LIFECYCLE_SCHEMA, enabled ? resolved : defaultsOf(group)),
       enabled,
       embedded: embedded.has(plugin.prefix),

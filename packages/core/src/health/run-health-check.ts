@@ -4,9 +4,9 @@ import { withDeadline } from '../lifecycle/deadline.js';
 import { messageOf } from '../message-of.js';
 import type { CheckResult } from './health-report.js';
 
-/** Components that report health: those with a `healthCheck` hook, and every plugin (through its availability). */
+/** Components that report health: those with a `healthCheck` hook, and every plugin (through its availability, or as disabled). */
 export function hasHealth(component: LifecycleComponent): boolean {
-  return component.instance.healthCheck !== undefined || component.availability !== undefined;
+  return component.instance.healthCheck !== undefined || component.availability !== undefined || component.disabled;
 }
 
 /**

@@ -50,10 +50,11 @@ export interface PluginDefinition<S extends SettingsSchema, TInstance extends ob
   create(ctx: PluginContext<ConfigOf<S>, TOptions>): TInstance;
   /**
    * The no-op implementation an instance declared `optional` runs when
-   * `{APP}_{PREFIX}_ENABLED=false`: same API, no I/O, no hooks (a cache that always misses).
-   * Its settings are neither read nor validated, so `ctx.config` is empty.
+   * `{APP}_{PREFIX}_ENABLED=false`: same API, no I/O (a cache that always misses). Core runs
+   * none of its hooks and marks `ctx.availability` unavailable with the reason, so calls that
+   * assert availability refuse clearly. Env is not read: `ctx.config` holds the defaults.
    */
-  noop?(ctx: PluginContext<Partial<ConfigOf<S>>, TOptions>): TInstance;
+  noop?(ctx: PluginContext<ConfigOf<S>, TOptions>): TInstance;
   /** Optional: checks code options at declaration time, before any I/O. */
   validateOptions?(options: TOptions): void;
   /** `'first'`: starts before every other component and stops after all of them (error tracking). */
@@ -186,7 +187,7 @@ export function definePlugin<S extends SettingsSchema, TInstance extends object,
       validateConfig: definition.validateConfig && ((config) => definition.validateConfig?.(config as ConfigOf<S>) ?? []),
       instantiate: (ctx) =>
         definition.create({ ...ctx, config: ctx.config as ConfigOf<S>, options: own as TOptions }),
-      instantiateNoop: noop && ((ctx) => noop({ ...ctx, config: ctx.config as Partial<ConfigOf<S>>, options: own as TOptions })),
+      instantiateNoop: noop && ((ctx) => noop({ ...ctx, config: ctx.config as ConfigOf<S>, options: own as TOptions })),
     };
   };
   return Object.assign(declare, {
