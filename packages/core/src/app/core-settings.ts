@@ -93,7 +93,9 @@ export function pluginLifecycleSettings(defaults: {
 }
 
 /** The setting an optional plugin instance has: `{APP}_{PREFIX}_ENABLED`. */
-export const enabledSetting = setting.boolean({
-  doc: 'Whether this optional plugin runs; false gives its no-op implementation, connects nothing and shows it as disabled in /health',
-  default: true,
-});
+export function enabledSetting(enabled: boolean) {
+  return setting.boolean({
+    doc: 'Whether this optional plugin runs; false gives its no-op implementation, connects nothing and shows it as disabled in /health',
+    default: enabled,
+  });
+}

@@ -54,7 +54,7 @@ function pluginGroup(envPrefix: string, plugin: PluginDeclaration): SettingsGrou
     id: plugin.prefix,
     envPrefix: envName(envPrefix, plugin.prefix),
     owner: `${plugin.type} ${plugin.prefix}`,
-    schema: { ...plugin.settings, ...lifecycle, ...(common.optional ? { enabled: enabledSetting } : {}) },
+    schema: { ...plugin.settings, ...lifecycle, ...(common.optional ? { enabled: enabledSetting(common.enabled ?? true) } : {}) },
     ...(common.optional ? { optional: true } : {}),
     ...(common.config ? { overrides: common.config as Record<string, unknown> } : {}),
     ...(plugin.embedded ? { embedded: plugin.embedded } : {}),

@@ -121,12 +121,13 @@ export function loadSettings(input: LoadSettingsInput): LoadedSettings {
   return { values: resolved, embedded, warnings: unknown.warnings };
 }
 
-/** `{PREFIX}_ENABLED` says false; a malformed value is left to the setting's own check. */
+/** `{PREFIX}_ENABLED` (or its default) says false; a malformed value is left to the setting's own check. */
 function turnedOff(group: SettingsGroup, env: EnvSource): boolean {
+  const spec = group.schema['enabled'];
   const raw = env[envName(group.envPrefix, 'enabled')];
-  if (raw === undefined || raw === '') return false;
+  if (raw === undefined || raw === '') return spec?.default === false;
   try {
-    return group.schema['enabled']?.format.parse(raw) === false;
+    return spec?.format.parse(raw) === false;
   } catch {
     return false;
   }

@@ -12,6 +12,7 @@ import type { AppEvents } from '../lifecycle/typed-emitter.js';
 import { createAppMetrics } from '../metrics/app-metrics.js';
 import { LifecycleTimings } from '../metrics/lifecycle-timings.js';
 import { createMetricsRoute } from '../metrics/metrics-route.js';
+import { HandlerPipeline } from './handler-pipeline.js';
 import { AttachedServer, serverOf, type AttachHttpServerOptions, type HttpServerSource } from './attached-server.js';
 import { applyServerTimeouts, type ServerTimeouts } from './server-timeouts.js';
 import { warnOfShadowedRoutes } from './route-clash.js';
@@ -49,6 +50,8 @@ type ListeningListener = (address: HttpAddress) => void;
 export class AppHttp {
   readonly health: HealthMonitor;
   readonly timings = new LifecycleTimings();
+  /** The request handlers plugins contributed, run on every attached server. */
+  readonly handlers: HandlerPipeline;
   readonly #app: HttpHost;
   readonly #servers: AttachedServer[] = [];
   readonly #requestListeners = new Set<RequestListener>();
@@ -62,6 +65,7 @@ export class AppHttp {
   constructor(app: HttpHost) {
     this.#app = app;
     this.health = new HealthMonitor(app);
+    this.handlers = new HandlerPipeline(() => app.runtime()?.logger);
     app.on('lifecycle', (event) => this.timings.recordEvent(event));
     app.on('state', (change) => {
       this.timings.recordState(change);
@@ -107,6 +111,8 @@ export class AppHttp {
     const server = serverOf(source);
     if (this.#servers.some((s) => s.server === server)) return;
     applyServerTimeouts(server, () => this.#serverTimeouts());
+    // Installed first, so the probes (answered by AttachedServer) never reach a handler.
+    this.handlers.install(server);
     this.#servers.push(new AttachedServer(source, () => this.routes(), (record) => this.#recordRequest(record), options));
     if (options?.endpoints !== false) {
       warnOfShadowedRoutes(source, () => this.frameworkPaths(), (message) => this.#app.runtime()?.logger.warn(message));

@@ -97,6 +97,8 @@ export interface CommonPluginOptions<S extends SettingsSchema> {
    * `disabled`. Only plugins whose definition has a `noop` can be optional.
    */
   readonly optional?: boolean;
+  /** The default of `{APP}_{PREFIX}_ENABLED` for an optional plugin (true): false makes it off until an operator turns it on. */
+  readonly enabled?: boolean;
 }
 
 /** One declared plugin instance, as passed to `createApp({ plugins })`. */
@@ -147,7 +149,7 @@ export type PluginFactory<S extends SettingsSchema, TInstance extends object, TO
   readonly [PLUGIN_FACTORY]: true;
 };
 
-const COMMON_KEYS = ['critical', 'config', 'startTimeout', 'onStartTimeout', 'stopTimeout', 'healthTimeout', 'dependsOn', 'optional'] as const;
+const COMMON_KEYS = ['critical', 'config', 'startTimeout', 'onStartTimeout', 'stopTimeout', 'healthTimeout', 'dependsOn', 'optional', 'enabled'] as const;
 
 /**
  * Declares a plugin type and returns its factory:
@@ -169,6 +171,9 @@ export function definePlugin<S extends SettingsSchema, TInstance extends object,
       ((COMMON_KEYS as readonly string[]).includes(key) ? common : own)[key] = value;
     }
     definition.validateOptions?.(own as TOptions);
+    if (common['enabled'] !== undefined && common['optional'] !== true) {
+      throw new GraphValidationError('NOT_OPTIONAL', `${definition.type} plugin "${prefix}" has an enabled default but is not declared optional: add optional: true`);
+    }
     if (common['optional'] === true && !definition.noop) {
       throw new GraphValidationError('NOT_OPTIONAL', `${definition.type} plugin "${prefix}" is declared optional, but the ${definition.type} plugin has no no-op implementation to run when it is turned off`);
     }
