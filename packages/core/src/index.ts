@@ -20,7 +20,7 @@ export { envName } from './config/env-names.js';
 
 // Run and observe
 export type { AppState, LifecycleEvent, StateChange } from './lifecycle/events.js';
-export type { HealthCheck, HealthCheckContext, HookContext, OnStart, OnStop, PluginTarget, PreStart } from './lifecycle/hooks.js';
+export type { HealthCheck, HealthCheckContext, HookContext, OnConfigChange, OnStart, OnStop, PluginTarget, PreStart } from './lifecycle/hooks.js';
 
 // Write a plugin
 export {

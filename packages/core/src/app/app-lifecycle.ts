@@ -16,7 +16,11 @@ import { buildPluginHost } from './build-plugin-host.js';
 import { ErrorChannel } from './error-channel.js';
 import type { PluginHost } from './plugin-host.js';
 import type { ResolvedAppSettings } from './resolved-settings.js';
+import { ConfigReloader, type ReloadReport } from './config-reload.js';
+import { resolveAppSettings } from './resolved-settings.js';
 import { createRuntime, type AppRuntime } from './runtime.js';
+import { withEnvFile } from '../config/env-file.js';
+import type { EnvSource } from '../config/load-settings.js';
 import { summarizeStartup } from './startup-summary.js';
 
 /** A drain step run when shutdown begins, before components stop. */
@@ -54,6 +58,8 @@ export class AppLifecycle {
   readonly #startupAbort = new AbortController();
   #runtime: AppRuntime | undefined;
   #starting: Promise<void> | undefined;
+  #env: EnvSource | undefined;
+  #reloader: ConfigReloader | undefined;
   #stopping: Promise<StopReport> | undefined;
 
   constructor(input: LifecycleInput) {
@@ -125,8 +131,9 @@ export class AppLifecycle {
     const events: LifecycleEvent[] = [];
     const off = this.#input.events.on('lifecycle', (event) => events.push(event));
     try {
+      this.#env = this.#readEnv();
       await this.#input.composition.load(this.#env);
-      this.#runtime = this.#createRuntime();
+      this.#runtime = this.#createRuntime(this.#env);
       this.#runtime.logger.info({ components: this.#input.composition.graph.map((n) => n.id) }, `starting ${this.#name}`);
       for (const step of this.steps.startup) await step(this.#startupAbort.signal);
       await this.#runtime.orchestrator.start(this.#startupAbort.signal);
@@ -146,6 +153,12 @@ export class AppLifecycle {
     for (const line of summarizeStartup(components, events)) logger.info(line, 'component started');
     this.#state.settle(components);
     this.#state.followAvailability(components);
+    this.#reloader = new ConfigReloader({
+      runtime: this.#runtime,
+      groups: this.#input.composition.groups,
+      load: () => this.#loadSettings(this.#readEnv()),
+      metrics: this.#input.http().metrics,
+    });
     const embedded = components.filter((c) => c.embedded).map((c) => c.id);
     logger.info({ startupMs: Math.round(performance.now() - started), state: this.state, ...(embedded.length ? { embedded } : {}) }, `${this.#name} started`);
   }
@@ -186,11 +199,39 @@ export class AppLifecycle {
     return this.#input.options.name;
   }
 
-  get #env() {
-    return this.#input.options.env ?? process.env;
+  /**
+   * Re-reads the settings (the env file again, over the process env) and applies the
+   * reloadable ones that changed; refused while the app is not serving.
+   */
+  async reload(): Promise<ReloadReport> {
+    const serving = this.state === 'ready' || this.state === 'degraded';
+    if (!this.#reloader || !serving) {
+      const error = `config reload refused: the app is ${this.state}`;
+      this.#runtime?.logger.warn({ state: this.state }, error);
+      return { outcome: 'rejected', applied: [], needsRestart: [], error };
+    }
+    return this.#reloader.reload();
   }
 
-  #createRuntime(): AppRuntime {
+  /** The env as given (the process env by default), with the env file's variables over it. */
+  #readEnv(): EnvSource {
+    const { options, composition } = this.#input;
+    return withEnvFile(options.name, composition.groups[0]?.envPrefix ?? '', options.env ?? process.env);
+  }
+
+  #loadSettings(env: EnvSource) {
+    const { options, composition } = this.#input;
+    return resolveAppSettings({
+      appName: options.name,
+      envPrefix: composition.groups[0]?.envPrefix ?? '',
+      groups: composition.groups,
+      appSchema: options.settings ?? {},
+      plugins: composition.graph.flatMap((n) => (n.kind === 'plugin' ? [n.plugin] : [])),
+      env,
+    });
+  }
+
+  #createRuntime(env: EnvSource): AppRuntime {
     const { options, composition, events, app } = this.#input;
     const { graph, groups } = composition;
     return createRuntime({
@@ -199,7 +240,7 @@ export class AppLifecycle {
       graph,
       groups,
       appSchema: options.settings ?? {},
-      env: this.#env,
+      env,
       logDestination: options.logDestination,
       serviceTimeouts: options.timeouts,
       overrides: options.overrides,

@@ -17,6 +17,7 @@ import type { StopReport } from '../lifecycle/orchestrator.js';
 import { AppEventEmitter, type AppEvents } from '../lifecycle/typed-emitter.js';
 import type { PluginOf, PluginPrefix } from '../plugin/plugin-registry.js';
 import { AppLifecycle, type ShutdownStep, type StartupStep } from './app-lifecycle.js';
+import type { ReloadReport } from './config-reload.js';
 import { processHostOf } from './process-host.js';
 import { runProcess, type RunOptions } from './run-process.js';
 import { AppComposition } from './app-composition.js';
@@ -24,6 +25,7 @@ import { assertAppName } from './settings-groups.js';
 import type { AppHealth, AppOptions } from './app-options.js';
 
 export type { AppHealth, AppOptions } from './app-options.js';
+export type { ReloadReport } from './config-reload.js';
 
 /** One service process: a facade over its settings, components, lifecycle and HTTP side. Create it with `createApp`. */
 export class App<S extends SettingsSchema = SettingsSchema> {
@@ -155,6 +157,15 @@ export class App<S extends SettingsSchema = SettingsSchema> {
   /** Loads settings (one ConfigError for every bad variable), builds plugins and services, runs preStart and onStart. Idempotent. */
   start(): Promise<void> {
     return this.#lifecycle.start();
+  }
+
+  /**
+   * Re-reads the settings (from the env file `{APP}_ENV_FILE` names, over the process env),
+   * validates all of them, and applies the reloadable ones that changed: the log level, and
+   * plugins' through `onConfigChange`. On any problem nothing changes. What `run()` does on SIGHUP.
+   */
+  reload(): Promise<ReloadReport> {
+    return this.#lifecycle.reload();
   }
 
   /** Graceful shutdown; during startup it aborts startup and rolls back. Idempotent: every caller gets the same report. */

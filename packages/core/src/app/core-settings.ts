@@ -7,7 +7,7 @@ const ON_KUBERNETES = process.env['KUBERNETES_SERVICE_HOST'] !== undefined;
 
 /** Settings every app has, read from `{APP}_{SETTING}`. */
 export const coreSettings = {
-  logLevel: setting.oneOf(LOG_LEVELS, { doc: 'Log level', default: 'info' }),
+  logLevel: setting.oneOf(LOG_LEVELS, { doc: 'Log level (reloadable)', default: 'info', reloadable: true }),
   shutdownDelay: setting.duration({
     doc: 'How long to keep serving after SIGTERM with readiness at 503, so load balancers stop routing here (ms; default 5000 on Kubernetes, else 0)',
     default: ON_KUBERNETES ? 5000 : 0,
@@ -60,6 +60,9 @@ export const coreSettings = {
   }),
   handlersDir: setting.string({
     doc: 'A directory of request-handler plugin modules loaded at start (each file or package is one plugin, its prefix taken from its name)',
+  }),
+  envFile: setting.string({
+    doc: 'A .env file read at start and on every reload (SIGHUP); its variables override the process env',
   }),
   logRedact: setting.string({
     doc: 'Log paths to censor besides the defaults (credentials, cookies, request bodies, email, phone, address), comma-separated in pino redact syntax, e.g. user.name,*.ssn',

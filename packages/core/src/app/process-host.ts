@@ -21,6 +21,9 @@ export function processHostOf(app: App, lifecycle: AppLifecycle, http: AppHttp, 
     },
     start: () => lifecycle.start(),
     stop: (reason) => lifecycle.stop(reason ?? 'stop requested'),
+    reload: async () => {
+      await lifecycle.reload();
+    },
     addStartupStep: (step) => lifecycle.steps.startup.push(step),
     logger: () => lifecycle.runtime?.logger,
     settings: () => lifecycle.runtime?.core,

@@ -31,6 +31,8 @@ export interface ProcessHost {
   describeSettings(): Promise<ConfigEntry[]>;
   start(): Promise<void>;
   stop(reason?: string): Promise<StopReport>;
+  /** Re-reads and applies the reloadable settings; logs its own outcome. */
+  reload(): Promise<void>;
   addStartupStep(step: (signal: AbortSignal) => Promise<void>): void;
   /** Undefined until settings are loaded. */
   logger(): Logger | undefined;
@@ -56,8 +58,9 @@ const DEFAULT_SHUTDOWN_TIMEOUT_MS = 25_000;
  * - `--help` prints the config, `--version` the app's version;
  * - the health server (`{APP}_HEALTH_PORT`, 0 for none) opens before startup begins;
  * - SIGTERM/SIGINT stop it gracefully; a second signal exits at once;
- * - SIGHUP and SIGUSR2 are logged and ignored: the app keeps serving (their default would
- *   end the process); SIGUSR1 is left to Node, which starts the inspector;
+ * - SIGHUP reloads the settings (`app.reload()`); SIGUSR2 is logged and ignored: the app
+ *   keeps serving (their default would end the process); SIGUSR1 is left to Node, which
+ *   starts the inspector;
  * - an uncaught exception or unhandled rejection is logged, then the app stops gracefully
  *   and the process exits 1;
  * - past `{APP}_SHUTDOWN_TIMEOUT` the process exits 1, logging what was still running;
@@ -106,7 +109,10 @@ export async function runProcess(app: ProcessHost, options: RunOptions = {}): Pr
   const ignore = (signal: NodeJS.Signals): void => {
     log(app, 'warn', { signal, state: app.state() }, `received ${signal}: ignored, the app keeps serving`);
   };
-  process.on('SIGHUP', ignore);
+  process.on('SIGHUP', (signal) => {
+    log(app, 'info', { signal }, `received ${signal}: reloading the config`);
+    void app.reload().catch((error: unknown) => log(app, 'error', { err: error }, `config reload failed: ${messageOf(error)}`));
+  });
   process.on('SIGUSR2', ignore);
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
@@ -170,10 +176,10 @@ function armHardDeadline(app: ProcessHost, running: ReadonlyMap<string, Lifecycl
   }, budget).unref();
 }
 
-const LEVELS = { fatal: 60, error: 50, warn: 40 } as const;
+const LEVELS = { fatal: 60, error: 50, warn: 40, info: 30 } as const;
 
 /** Through the app's logger once it exists; before that, a JSON line of the same shape. */
-function log(app: ProcessHost, level: 'fatal' | 'error' | 'warn', fields: Record<string, unknown>, msg: string): void {
+function log(app: ProcessHost, level: keyof typeof LEVELS, fields: Record<string, unknown>, msg: string): void {
   const logger = app.logger();
   if (logger) {
     logger[level](fields, msg);
