@@ -2,6 +2,7 @@ import type { EnvSource } from '../config/load-settings.js';
 import type { AppHttp } from '../http/app-http.js';
 import { runBoundedSteps } from '../lifecycle/bounded-steps.js';
 import { describeSettings } from '../config/describe-config.js';
+import { withEnvFile } from '../config/env-file.js';
 import type { App } from './app.js';
 import type { AppComposition } from './app-composition.js';
 import type { AppLifecycle } from './app-lifecycle.js';
@@ -16,7 +17,7 @@ export function processHostOf(app: App, lifecycle: AppLifecycle, http: AppHttp, 
     state: () => lifecycle.state,
     // --help describes the implementations that would run, so it loads what the env names.
     describeSettings: async () => {
-      await composition.load(env);
+      await composition.load(withEnvFile(app.name, app.envPrefix, env));
       return describeSettings(composition.groups);
     },
     start: () => lifecycle.start(),
