@@ -1,4 +1,6 @@
 import { performance } from 'node:perf_hooks';
+import { withEnvFile } from '../config/env-file.js';
+import type { EnvSource } from '../config/load-settings.js';
 import type { SettingsSchema } from '../config/setting.js';
 import { PlinthError, StartupAbortedError, StartupError } from '../errors.js';
 import { openHealthServer, type HealthServer, type ServeHealthOptions } from '../health/health-server.js';
@@ -15,12 +17,9 @@ import { AppStateMachine } from './app-state.js';
 import { buildPluginHost } from './build-plugin-host.js';
 import { ErrorChannel } from './error-channel.js';
 import type { PluginHost } from './plugin-host.js';
-import type { ResolvedAppSettings } from './resolved-settings.js';
+import { resolveAppSettings, type ResolvedAppSettings } from './resolved-settings.js';
 import { ConfigReloader, type ReloadReport } from './config-reload.js';
-import { resolveAppSettings } from './resolved-settings.js';
 import { createRuntime, type AppRuntime } from './runtime.js';
-import { withEnvFile } from '../config/env-file.js';
-import type { EnvSource } from '../config/load-settings.js';
 import { summarizeStartup } from './startup-summary.js';
 
 /** A drain step run when shutdown begins, before components stop. */
@@ -58,7 +57,6 @@ export class AppLifecycle {
   readonly #startupAbort = new AbortController();
   #runtime: AppRuntime | undefined;
   #starting: Promise<void> | undefined;
-  #env: EnvSource | undefined;
   #reloader: ConfigReloader | undefined;
   #stopping: Promise<StopReport> | undefined;
 
@@ -131,9 +129,9 @@ export class AppLifecycle {
     const events: LifecycleEvent[] = [];
     const off = this.#input.events.on('lifecycle', (event) => events.push(event));
     try {
-      this.#env = this.#readEnv();
-      await this.#input.composition.load(this.#env);
-      this.#runtime = this.#createRuntime(this.#env);
+      const env = this.#readEnv();
+      await this.#input.composition.load(env);
+      this.#runtime = this.#createRuntime(env);
       this.#runtime.logger.info({ components: this.#input.composition.graph.map((n) => n.id) }, `starting ${this.#name}`);
       for (const step of this.steps.startup) await step(this.#startupAbort.signal);
       await this.#runtime.orchestrator.start(this.#startupAbort.signal);
