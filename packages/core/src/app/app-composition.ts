@@ -6,7 +6,7 @@ import { ConfigError } from '../errors.js';
 import type { PluginDeclaration } from '../plugin/define-plugin.js';
 import { APP, APP_SETTINGS, LOGGER } from '../tokens.js';
 import type { AppOptions } from './app-options.js';
-import { loadDeployedPlugins } from './deployed-plugins.js';
+import { loadDeployedPlugins, namesModules } from './deployed-plugins.js';
 import { buildSettingsGroups } from './settings-groups.js';
 
 /**
@@ -27,8 +27,13 @@ export class AppComposition {
     [this.graph, this.groups] = this.#build(options.plugins ?? []);
   }
 
-  /** Imports the modules the env names (once); throws one ConfigError naming every bad variable. */
-  load(env: EnvSource): Promise<void> {
+  /**
+   * Imports the modules the env names (once); rejects with one ConfigError naming every bad
+   * variable. With none named it returns nothing: start() then builds the runtime without
+   * a turn of the event loop, as it always did.
+   */
+  load(env: EnvSource): Promise<void> | undefined {
+    if (!this.#loaded && !namesModules(env, this.#envPrefix, this.#options.plugins ?? [])) return undefined;
     this.#loaded ??= this.#load(env);
     return this.#loaded;
   }

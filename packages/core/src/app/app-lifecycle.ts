@@ -130,7 +130,8 @@ export class AppLifecycle {
     const off = this.#input.events.on('lifecycle', (event) => events.push(event));
     try {
       const env = this.#readEnv();
-      await this.#input.composition.load(env);
+      const loading = this.#input.composition.load(env);
+      if (loading) await loading;
       this.#runtime = this.#createRuntime(env);
       this.#runtime.logger.info({ components: this.#input.composition.graph.map((n) => n.id) }, `starting ${this.#name}`);
       for (const step of this.steps.startup) await step(this.#startupAbort.signal);

@@ -35,6 +35,12 @@ export async function loadDeployedPlugins(input: DeployedPluginsInput): Promise<
   return { plugins: [...plugins, ...handlers], problems };
 }
 
+/** Whether the env names any module to load: an implementation or a handlers directory. */
+export function namesModules(env: EnvSource, appEnvPrefix: string, declared: readonly PluginDeclaration[]): boolean {
+  const set = (name: string): boolean => env[name] !== undefined && env[name] !== '';
+  return set(envName(appEnvPrefix, 'handlersDir')) || declared.some((p) => set(envName(appEnvPrefix, p.prefix, 'module')));
+}
+
 async function implementationOf(declared: PluginDeclaration, input: DeployedPluginsInput, problems: ConfigProblem[]): Promise<PluginDeclaration> {
   const variable = envName(input.appEnvPrefix, declared.prefix, 'module');
   const specifier = input.env[variable];
