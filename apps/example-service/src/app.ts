@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { createApp, type AppOptions } from '@plinth/core';
+import { apiKeys, requestIds } from '@plinth/core/handlers';
 import { outbox } from '@plinth/outbox';
 import { consul } from '@plinth/plugin-consul';
 import { postgres } from '@plinth/plugin-postgres';
@@ -41,11 +42,16 @@ export function exampleAppOptions() {
     plugins: [
       sentry('error_tracking'),
       postgres('primary_db', { schema, migrations, config: { dataDir: embeddedDataDir } }),
-      redis('session_cache'),
+      // Optional: EXAMPLE_SERVICE_SESSION_CACHE_ENABLED=false runs it as a cache that always misses.
+      redis('session_cache', { optional: true }),
       rabbitmq('events', { topology: eventsTopology, critical: false }),
       outbox('user_events', { db: 'primary_db', broker: 'events', exchange: USERS_EXCHANGE }),
       // Registers this service once ready; in-process registry unless EXAMPLE_SERVICE_SERVICE_REGISTRY_URL is set.
       consul('service_registry'),
+      // Every request gets an x-request-id, echoed and in each of its log lines.
+      requestIds('request_ids'),
+      // Off until EXAMPLE_SERVICE_API_KEYS_ENABLED=true (with EXAMPLE_SERVICE_API_KEYS_KEYS).
+      apiKeys('api_keys', { optional: true, enabled: false }),
     ],
     services: [HttpApi, UserService, UserRepository, UserEvents, WelcomedUsers, UserCreatedConsumer],
   } satisfies AppOptions<typeof exampleSettings>;

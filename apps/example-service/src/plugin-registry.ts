@@ -1,3 +1,4 @@
+import type { ApiKeys, RequestIds } from '@plinth/core/handlers';
 import type { OutboxPlugin } from '@plinth/outbox';
 import type { ConsulPlugin } from '@plinth/plugin-consul';
 import type { PostgresPlugin } from '@plinth/plugin-postgres';
@@ -16,5 +17,7 @@ declare module '@plinth/core' {
     user_events: OutboxPlugin;
     error_tracking: SentryPlugin;
     service_registry: ConsulPlugin;
+    request_ids: RequestIds;
+    api_keys: ApiKeys;
   }
 }

@@ -35,7 +35,8 @@ export type GraphErrorCode =
   | 'MISSING_INJECTION'
   | 'NOT_A_SERVICE'
   | 'DEPENDENCY_CYCLE'
-  | 'ENV_NAME_CLASH';
+  | 'ENV_NAME_CLASH'
+  | 'NOT_OPTIONAL';
 
 /** A mistake in how the app is declared: found before any I/O. */
 export class GraphValidationError extends PlinthError {

@@ -20,7 +20,7 @@ export { envName } from './config/env-names.js';
 
 // Run and observe
 export type { AppState, LifecycleEvent, StateChange } from './lifecycle/events.js';
-export type { HealthCheck, HealthCheckContext, HookContext, OnStart, OnStop, PluginTarget, PreStart } from './lifecycle/hooks.js';
+export type { HealthCheck, HealthCheckContext, HookContext, OnConfigChange, OnStart, OnStop, PluginTarget, PreStart } from './lifecycle/hooks.js';
 
 // Write a plugin
 export {
@@ -32,6 +32,7 @@ export {
   type PluginDouble,
   type PluginFactory,
 } from './plugin/define-plugin.js';
+export { PLUGIN_API_VERSION } from './plugin/plugin-api.js';
 export type { PluginAvailability } from './plugin/plugin-availability.js';
 export type { EmbeddedFallback } from './config/embedded.js';
 export type { SettingProblem } from './config/setting.js';

@@ -1,4 +1,7 @@
 import { strict as assert } from 'node:assert';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { describe, it } from 'node:test';
 import { startKeepAliveLoad, waitFor } from '@plinth/testkit';
@@ -51,27 +54,44 @@ describe('signals and the hard deadline', () => {
 });
 
 describe('signals that do not stop the app', () => {
-  it('SIGHUP and SIGUSR2 are logged and ignored: the app keeps serving under traffic', async () => {
-    const app = await startServiceApp();
+  it('SIGHUP reloads the config under traffic: a valid change applies, an invalid one changes nothing and says why; no request fails', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'plinth-sighup-'));
+    const envFile = path.join(dir, 'app.env');
+    writeFileSync(envFile, 'FIXTURE_APP_LOG_LEVEL=info\n');
+    const app = await startServiceApp({ FIXTURE_APP_ENV_FILE: envFile });
     const load = startKeepAliveLoad({ url: `${app.api}/work`, connections: 4 });
     try {
       await waitFor(() => load.report().completed > 20, { timeoutMs: 10_000 });
+      writeFileSync(envFile, 'FIXTURE_APP_LOG_LEVEL=debug\nFIXTURE_APP_SHUTDOWN_DELAY=100\n');
       app.child.signal('SIGHUP');
-      await app.child.waitForLine(byMessage('received SIGHUP: ignored, the app keeps serving'));
+      const applied = await app.child.waitForLine(byMessage(/^config reloaded: FIXTURE_APP_LOG_LEVEL changed/));
+      assert.deepEqual((applied as Record<string, unknown>)['changed'], [{ setting: 'FIXTURE_APP_LOG_LEVEL', from: 'info', to: 'debug' }]);
+      await app.child.waitForLine(byMessage('FIXTURE_APP_SHUTDOWN_DELAY changed, but it is not reloadable: it applies after a restart'));
+      let before = load.report().completed;
+      await waitFor(() => load.report().completed > before + 20, { timeoutMs: 10_000 });
+
+      writeFileSync(envFile, 'FIXTURE_APP_LOG_LEVEL=loud\n');
+      app.child.signal('SIGHUP');
+      const refused = await app.child.waitForLine(byMessage(/^config reload refused, nothing changed/));
+      assert.match(String((refused as Record<string, unknown>)['msg']), /FIXTURE_APP_LOG_LEVEL="loud" is invalid/);
       app.child.signal('SIGUSR2');
       await app.child.waitForLine(byMessage('received SIGUSR2: ignored, the app keeps serving'));
-      const before = load.report().completed;
+      before = load.report().completed;
       await waitFor(() => load.report().completed > before + 20, { timeoutMs: 10_000 });
       const report = await load.stop();
       assert.equal(app.child.exitInfo, undefined, 'still running');
+      assert.ok(report.completed > 60);
       assert.equal(report.completed, report.byStatus[200], JSON.stringify(report));
       assert.equal(report.resetOnReusedSocket + report.otherErrors + report.refused, 0, JSON.stringify(report));
       assert.equal((await request(`${app.health}/health/ready`)).status, 200);
       app.child.signal('SIGTERM');
       assert.deepEqual(await app.child.exited, { code: 0, signal: null });
+      // The refused reload left debug on: the shutdown's debug lines are there.
+      assert.ok(logObjects(app.child).some((l) => l['level'] === 20), 'debug lines after the refused reload');
     } finally {
       await load.stop();
       await app.child.kill();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

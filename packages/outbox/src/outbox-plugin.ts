@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   definePlugin,
+  PLUGIN_API_VERSION,
   messageOf,
   PlinthError,
   PluginUnavailableError,
@@ -283,6 +284,7 @@ function dependency(ctx: PluginContext<OutboxConfig, OutboxOptions>, prefix: str
 
 const definition = definePlugin<OutboxSettings, OutboxPlugin, OutboxOptions>({
   type: 'outbox',
+  pluginApi: `^${PLUGIN_API_VERSION}`,
   critical: false,
   settings: outboxSettings,
   validateOptions(options) {

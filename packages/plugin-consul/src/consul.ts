@@ -1,4 +1,4 @@
-import { definePlugin } from '@plinth/core';
+import { definePlugin, PLUGIN_API_VERSION } from '@plinth/core';
 import { ConsulPlugin } from './consul-plugin.js';
 import { consulSettings } from './settings.js';
 
@@ -9,6 +9,7 @@ import { consulSettings } from './settings.js';
  */
 export const consul = definePlugin<typeof consulSettings, ConsulPlugin>({
   type: 'consul',
+  pluginApi: `^${PLUGIN_API_VERSION}`,
   critical: false,
   settings: consulSettings,
   embedded: { serverSetting: 'url' },

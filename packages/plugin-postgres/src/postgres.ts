@@ -1,4 +1,4 @@
-import { definePlugin, type CommonPluginOptions, type PluginDeclaration } from '@plinth/core';
+import { definePlugin, PLUGIN_API_VERSION, type CommonPluginOptions, type PluginDeclaration } from '@plinth/core';
 import type { DrizzleSchema } from './database.js';
 import { PostgresPlugin, type PostgresOptions } from './postgres-plugin.js';
 import { postgresSettings, type PostgresSettings } from './settings.js';
@@ -9,6 +9,7 @@ export type PostgresPluginOptions<TSchema extends DrizzleSchema = Record<string,
 
 const definition = definePlugin<PostgresSettings, PostgresPlugin<DrizzleSchema>, PostgresOptions<DrizzleSchema>>({
   type: 'postgres',
+  pluginApi: `^${PLUGIN_API_VERSION}`,
   critical: true,
   settings: postgresSettings,
   embedded: { serverSetting: ['url', 'host'] },

@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import {
   messageOf,
   definePlugin,
+  PLUGIN_API_VERSION,
   PlinthError,
   type HealthCheck,
   type HealthCheckContext,
@@ -228,9 +229,13 @@ export class RabbitMqPlugin implements PreStart, OnStart, OnStop, HealthCheck {
  */
 export const rabbitmq = definePlugin<typeof rabbitmqSettings, RabbitMqPlugin, RabbitMqOptions>({
   type: 'rabbitmq',
+  pluginApi: `^${PLUGIN_API_VERSION}`,
   critical: true,
   settings: rabbitmqSettings,
   embedded: { serverSetting: ['url', 'host'] },
   validateOptions: (options) => validateTopology(options.topology),
   create: (ctx) => new RabbitMqPlugin(ctx),
+  // Declared `optional: true` and turned off: never started, so publish refuses with
+  // PluginUnavailableError naming `…_ENABLED=false`, and subscriptions never receive.
+  noop: (ctx) => new RabbitMqPlugin({ ...ctx, embedded: true }),
 });

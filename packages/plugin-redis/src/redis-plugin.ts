@@ -31,7 +31,17 @@ export interface RedisPluginOptions {
   readonly reconnectBackoff?: BackoffOptions;
 }
 
-type Driver = { readonly kind: 'embedded'; readonly store: MemoryStore } | { readonly kind: 'server'; readonly connection: RedisConnection };
+type Driver =
+  | { readonly kind: 'embedded'; readonly store: MemoryStore }
+  | { readonly kind: 'server'; readonly connection: RedisConnection }
+  | { readonly kind: 'off' };
+
+/** The store of an instance turned off: every read misses, every write is dropped. */
+const MISSING_STORE: CacheStore = {
+  get: async () => undefined,
+  set: async () => undefined,
+  del: async () => false,
+};
 
 /**
  * One Redis instance. Inject it with `@InjectPlugin('session_cache')` and use `.cache`
@@ -49,13 +59,14 @@ export class RedisPlugin implements PreStart, OnStop, HealthCheck {
   readonly #ctx: PluginContext<RedisConfig, RedisPluginOptions>;
   readonly #driver: Driver;
 
-  constructor(ctx: PluginContext<RedisConfig, RedisPluginOptions>) {
+  /** `off`: the no-op of an optional instance turned off (`…_ENABLED=false`): a cache that always misses. */
+  constructor(ctx: PluginContext<RedisConfig, RedisPluginOptions>, mode: 'on' | 'off' = 'on') {
     this.#ctx = ctx;
-    const target = resolveTarget(ctx.config, ctx.embedded);
-    this.#driver = this.#createDriver(target);
-    this.embedded = target.kind === 'embedded';
-    this.target = target.kind === 'embedded' ? 'in-memory store' : describeTarget(target);
-    const store = this.#createStore();
+    const target = mode === 'off' ? undefined : resolveTarget(ctx.config, ctx.embedded);
+    this.#driver = target ? this.#createDriver(target) : { kind: 'off' };
+    this.embedded = target?.kind === 'embedded';
+    this.target = target === undefined ? 'turned off' : target.kind === 'embedded' ? 'in-memory store' : describeTarget(target);
+    const store = target ? this.#createStore() : MISSING_STORE;
     const metrics = createCacheMetrics(ctx.metrics);
     const common = { store, keyPrefix: ctx.config.keyPrefix ?? '', codec: ctx.options.codec ?? jsonCodec, logger: ctx.logger, metrics };
     this.cache = new CacheFacade({ ...common, mode: 'strict' });
@@ -69,6 +80,10 @@ export class RedisPlugin implements PreStart, OnStop, HealthCheck {
    * PluginUnavailableError while Redis is down, and a PlinthError on the embedded store.
    */
   get client(): RedisClient {
+    if (this.#driver.kind === 'off') {
+      const { appName, prefix } = this.#ctx;
+      throw new PlinthError(`redis plugin "${prefix}" is turned off (${envName(appName, prefix, 'enabled')}=false): it has no Redis client`);
+    }
     if (this.#driver.kind === 'embedded') {
       const { appName, prefix } = this.#ctx;
       throw new PlinthError(
@@ -83,11 +98,12 @@ export class RedisPlugin implements PreStart, OnStop, HealthCheck {
   }
 
   async preStart(ctx: HookContext): Promise<void> {
-    if (this.#driver.kind === 'embedded') return;
+    if (this.#driver.kind !== 'server') return;
     await this.#driver.connection.open(ctx.signal);
   }
 
   async onStop(ctx: HookContext): Promise<void> {
+    if (this.#driver.kind === 'off') return;
     if (this.#driver.kind === 'embedded') {
       this.#driver.store.clear();
       return;
@@ -136,6 +152,7 @@ export class RedisPlugin implements PreStart, OnStop, HealthCheck {
   #createStore(): CacheStore {
     const driver = this.#driver;
     const availability = this.#availability;
+    if (driver.kind === 'off') return MISSING_STORE;
     if (driver.kind === 'embedded') {
       const { store } = driver;
       return {

@@ -1,4 +1,4 @@
-import { definePlugin } from '@plinth/core';
+import { definePlugin, PLUGIN_API_VERSION } from '@plinth/core';
 import { RedisPlugin, type RedisPluginOptions } from './redis-plugin.js';
 import { redisSettings } from './settings.js';
 import { validateRedisConfig } from './target.js';
@@ -7,15 +7,19 @@ import { validateRedisConfig } from './target.js';
  * Declares a Redis instance: `redis('session_cache')` (non-critical by default: the app
  * starts degraded without it) or `redis('rate_limits', { critical: true })`. With neither
  * `URL` nor `HOST` set it runs embedded, on an in-memory store (outside production, or
- * with `…_EMBEDDED=true`).
+ * with `…_EMBEDDED=true`). Declared `optional: true`, `…_ENABLED=false` turns it into a cache
+ * that always misses.
  */
 export const redis = definePlugin<typeof redisSettings, RedisPlugin, RedisPluginOptions>({
   type: 'redis',
+  pluginApi: `^${PLUGIN_API_VERSION}`,
   critical: false,
   settings: redisSettings,
   embedded: { serverSetting: ['url', 'host'] },
   validateConfig: validateRedisConfig,
   create: (ctx) => new RedisPlugin(ctx),
+  // Declared `optional: true` and turned off: a cache that always misses and stores nothing.
+  noop: (ctx) => new RedisPlugin(ctx, 'off'),
   validateOptions(options) {
     const backoff = options.reconnectBackoff;
     if (backoff !== undefined) {

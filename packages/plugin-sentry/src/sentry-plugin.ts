@@ -1,5 +1,5 @@
 import * as Sentry from '@sentry/node';
-import { envName, type HealthCheck, type OnStop, type PluginContext, type PreStart } from '@plinth/core';
+import { envName, type HealthCheck, type OnConfigChange, type OnStop, type PluginContext, type PreStart } from '@plinth/core';
 import { subscribeToApp } from './app-hooks.js';
 import type { UserHooks } from './pipeline.js';
 import { processState } from './process-state.js';
@@ -34,7 +34,7 @@ export type SentryMode = 'preload' | 'plugin' | 'off';
  * The app's error tracker. Inject it with `@InjectPlugin('error_tracking')`. Every method
  * is a no-op returning `undefined` while reporting is off (no DSN).
  */
-export class SentryPlugin implements PreStart, OnStop, HealthCheck {
+export class SentryPlugin implements PreStart, OnStop, HealthCheck, OnConfigChange<SentryConfig> {
   readonly mode: SentryMode;
   /** The raw SDK (`@sentry/node`), for anything this facade does not cover. */
   readonly sdk: typeof Sentry = Sentry;
@@ -69,6 +69,12 @@ export class SentryPlugin implements PreStart, OnStop, HealthCheck {
   /** True when events are sent (a DSN is configured). */
   get enabled(): boolean {
     return this.mode !== 'off';
+  }
+
+  /** A reload changed SAMPLE_RATE: the SDK reads it from its options for every event. */
+  onConfigChange(next: SentryConfig): void {
+    const options = this.client?.getOptions();
+    if (options) options.sampleRate = next.sampleRate;
   }
 
   /** The SDK's client, or undefined while reporting is off. */

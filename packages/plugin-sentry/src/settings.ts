@@ -22,7 +22,7 @@ export const sentrySettings = {
   }),
   environment: setting.nonEmptyString({ doc: "Environment reported with every event; default: the app's environment" }),
   release: setting.nonEmptyString({ doc: "Release reported with every event; default: the app's version when it declares one" }),
-  sampleRate: setting.custom(rate)({ doc: 'Share of error events sent (0 to 1)', default: 1 }),
+  sampleRate: setting.custom(rate)({ doc: 'Share of error events sent (0 to 1; reloadable)', default: 1, reloadable: true }),
   tracesSampleRate: setting.custom(rate)({ doc: 'Share of traces sent (0 to 1); 0 = tracing off', default: 0 }),
   flushTimeout: setting.duration({ doc: 'Longest wait for pending events at shutdown and before exit (ms)', default: 2000 }),
   debug: setting.boolean({ doc: "Log the SDK's own diagnostics", default: false }),

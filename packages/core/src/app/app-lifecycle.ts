@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
+import { withEnvFile } from '../config/env-file.js';
+import type { EnvSource } from '../config/load-settings.js';
 import type { SettingsSchema } from '../config/setting.js';
-import type { SettingsGroup } from '../config/settings-group.js';
-import type { ComponentNode } from '../container/component-graph.js';
 import { PlinthError, StartupAbortedError, StartupError } from '../errors.js';
 import { openHealthServer, type HealthServer, type ServeHealthOptions } from '../health/health-server.js';
 import type { AppHttp } from '../http/app-http.js';
@@ -15,12 +15,14 @@ import { createPluginMetrics, NO_PLUGIN_METRICS } from '../metrics/plugin-metric
 import { BreakerBoard } from '../resilience/breaker-board.js';
 import { logLifecycleEvent } from './lifecycle-log.js';
 import type { AppOptions } from './app.js';
+import type { AppComposition } from './app-composition.js';
 import { AppStateMachine } from './app-state.js';
 import { buildPluginHost } from './build-plugin-host.js';
 import type { PluginServices } from './plugin-instances.js';
 import { ErrorChannel } from './error-channel.js';
 import type { PluginHost } from './plugin-host.js';
-import type { ResolvedAppSettings } from './resolved-settings.js';
+import { resolveAppSettings, type ResolvedAppSettings } from './resolved-settings.js';
+import { ConfigReloader, type ReloadReport } from './config-reload.js';
 import { createRuntime, type AppRuntime } from './runtime.js';
 import { summarizeStartup } from './startup-summary.js';
 
@@ -33,8 +35,7 @@ export type StartupStep = (signal: AbortSignal) => Promise<void>;
 export interface LifecycleInput {
   readonly app: object;
   readonly options: AppOptions<SettingsSchema>;
-  readonly graph: readonly ComponentNode[];
-  readonly groups: readonly SettingsGroup[];
+  readonly composition: AppComposition;
   readonly events: AppEventEmitter;
   readonly http: () => AppHttp;
 }
@@ -60,6 +61,7 @@ export class AppLifecycle {
   readonly #startupAbort = new AbortController();
   #runtime: AppRuntime | undefined;
   #starting: Promise<void> | undefined;
+  #reloader: ConfigReloader | undefined;
   #stopping: Promise<StopReport> | undefined;
 
   constructor(input: LifecycleInput) {
@@ -105,7 +107,7 @@ export class AppLifecycle {
     const http = this.#input.http();
     const { core, settings, logger } = runtime;
     http.servingEndpoints();
-    const prefix = this.#input.groups[0]?.envPrefix ?? '';
+    const prefix = this.#input.composition.groups[0]?.envPrefix ?? '';
     const appHost = settings.app['httpHost'];
     const fallback = typeof appHost === 'string' && appHost !== '' ? appHost : settings.environment.kubernetes ? '0.0.0.0' : '127.0.0.1';
     const server = await openHealthServer({
@@ -131,8 +133,11 @@ export class AppLifecycle {
     const events: LifecycleEvent[] = [];
     const off = this.#input.events.on('lifecycle', (event) => events.push(event));
     try {
-      this.#runtime = this.#createRuntime();
-      this.#runtime.logger.info({ components: this.#input.graph.map((n) => n.id) }, `starting ${this.#name}`);
+      const env = this.#readEnv();
+      const loading = this.#input.composition.load(env);
+      if (loading) await loading;
+      this.#runtime = this.#createRuntime(env);
+      this.#runtime.logger.info({ components: this.#input.composition.graph.map((n) => n.id) }, `starting ${this.#name}`);
       for (const step of this.steps.startup) await step(this.#startupAbort.signal);
       await this.#runtime.orchestrator.start(this.#startupAbort.signal);
     } catch (error) {
@@ -151,6 +156,12 @@ export class AppLifecycle {
     for (const line of summarizeStartup(components, events)) logger.info(line, 'component started');
     this.#state.settle(components);
     this.#state.followAvailability(components);
+    this.#reloader = new ConfigReloader({
+      runtime: this.#runtime,
+      groups: this.#input.composition.groups,
+      load: () => this.#loadSettings(this.#readEnv()),
+      metrics: this.#input.http().metrics,
+    });
     const embedded = components.filter((c) => c.embedded).map((c) => c.id);
     logger.info({ startupMs: Math.round(performance.now() - started), state: this.state, ...(embedded.length ? { embedded } : {}) }, `${this.#name} started`);
   }
@@ -191,15 +202,48 @@ export class AppLifecycle {
     return this.#input.options.name;
   }
 
-  #createRuntime(): AppRuntime {
-    const { options, graph, groups, events, app } = this.#input;
+  /**
+   * Re-reads the settings (the env file again, over the process env) and applies the
+   * reloadable ones that changed; refused while the app is not serving.
+   */
+  async reload(): Promise<ReloadReport> {
+    const serving = this.state === 'ready' || this.state === 'degraded';
+    if (!this.#reloader || !serving) {
+      const error = `config reload refused: the app is ${this.state}`;
+      this.#runtime?.logger.warn({ state: this.state }, error);
+      return { outcome: 'rejected', applied: [], needsRestart: [], error };
+    }
+    return this.#reloader.reload();
+  }
+
+  /** The env as given (the process env by default), with the env file's variables over it. */
+  #readEnv(): EnvSource {
+    const { options, composition } = this.#input;
+    return withEnvFile(options.name, composition.groups[0]?.envPrefix ?? '', options.env ?? process.env);
+  }
+
+  #loadSettings(env: EnvSource) {
+    const { options, composition } = this.#input;
+    return resolveAppSettings({
+      appName: options.name,
+      envPrefix: composition.groups[0]?.envPrefix ?? '',
+      groups: composition.groups,
+      appSchema: options.settings ?? {},
+      plugins: composition.graph.flatMap((n) => (n.kind === 'plugin' ? [n.plugin] : [])),
+      env,
+    });
+  }
+
+  #createRuntime(env: EnvSource): AppRuntime {
+    const { options, composition, events, app } = this.#input;
+    const { graph, groups } = composition;
     return createRuntime({
       name: options.name,
       envPrefix: groups[0]?.envPrefix ?? '',
       graph,
       groups,
       appSchema: options.settings ?? {},
-      env: options.env ?? process.env,
+      env,
       logDestination: options.logDestination,
       serviceTimeouts: options.timeouts,
       overrides: options.overrides,

@@ -3,9 +3,8 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { describeSettings, type ConfigEntry } from '../config/describe-config.js';
 import { toEnvSegment } from '../config/env-names.js';
+import type { EnvSource } from '../config/load-settings.js';
 import type { ConfigOf, SettingsSchema } from '../config/setting.js';
-import type { SettingsGroup } from '../config/settings-group.js';
-import { buildComponentGraph, type ComponentNode } from '../container/component-graph.js';
 import { PlinthError } from '../errors.js';
 import type { HealthServer, ServeHealthOptions } from '../health/health-server.js';
 import { AppHttp } from '../http/app-http.js';
@@ -17,21 +16,23 @@ import type { AppState } from '../lifecycle/events.js';
 import type { StopReport } from '../lifecycle/orchestrator.js';
 import { AppEventEmitter, type AppEvents } from '../lifecycle/typed-emitter.js';
 import type { PluginOf, PluginPrefix } from '../plugin/plugin-registry.js';
-import { APP, APP_SETTINGS, LOGGER } from '../tokens.js';
 import { AppLifecycle, type ShutdownStep, type StartupStep } from './app-lifecycle.js';
+import type { ReloadReport } from './config-reload.js';
 import { processHostOf } from './process-host.js';
 import { runProcess, type RunOptions } from './run-process.js';
-import { assertAppName, buildSettingsGroups } from './settings-groups.js';
+import { AppComposition } from './app-composition.js';
+import { assertAppName } from './settings-groups.js';
 import type { AppHealth, AppOptions } from './app-options.js';
 
 export type { AppHealth, AppOptions } from './app-options.js';
+export type { ReloadReport } from './config-reload.js';
 
 /** One service process: a facade over its settings, components, lifecycle and HTTP side. Create it with `createApp`. */
 export class App<S extends SettingsSchema = SettingsSchema> {
   readonly name: string;
   readonly envPrefix: string;
-  readonly #graph: readonly ComponentNode[];
-  readonly #groups: readonly SettingsGroup[];
+  readonly #composition: AppComposition;
+  readonly #env: EnvSource;
   readonly #events = new AppEventEmitter();
   readonly #http: AppHttp;
   readonly #lifecycle: AppLifecycle;
@@ -40,9 +41,9 @@ export class App<S extends SettingsSchema = SettingsSchema> {
     assertAppName(options.name);
     this.name = options.name;
     this.envPrefix = toEnvSegment(options.name);
-    this.#graph = buildComponentGraph(options.plugins ?? [], options.services ?? [], [APP, APP_SETTINGS, LOGGER], options.overrides);
-    this.#groups = buildSettingsGroups(this.envPrefix, options.settings ?? {}, this.#graph);
-    const lifecycle: AppLifecycle = new AppLifecycle({ app: this, options, graph: this.#graph, groups: this.#groups, events: this.#events, http: () => http });
+    this.#env = options.env ?? process.env;
+    this.#composition = new AppComposition(options as AppOptions, this.envPrefix);
+    const lifecycle: AppLifecycle = new AppLifecycle({ app: this, options, composition: this.#composition, events: this.#events, http: () => http });
     const http = new AppHttp({
       name: options.name,
       envPrefix: this.envPrefix,
@@ -78,9 +79,12 @@ export class App<S extends SettingsSchema = SettingsSchema> {
     return this.#events.on(event, listener);
   }
 
-  /** Every env var the app reads, with default, required, sensitive and description. */
+  /**
+   * Every env var the app reads, with default, required, sensitive and description: those of
+   * the declared plugins, or, once `start()` has begun, of the implementations it loaded by name.
+   */
   describeSettings(): ConfigEntry[] {
-    return describeSettings(this.#groups);
+    return describeSettings(this.#composition.groups);
   }
 
   /** The plugin instance declared with this prefix. */
@@ -156,6 +160,15 @@ export class App<S extends SettingsSchema = SettingsSchema> {
     return this.#lifecycle.start();
   }
 
+  /**
+   * Re-reads the settings (from the env file `{APP}_ENV_FILE` names, over the process env),
+   * validates all of them, and applies the reloadable ones that changed: the log level, and
+   * plugins' through `onConfigChange`. On any problem nothing changes. What `run()` does on SIGHUP.
+   */
+  reload(): Promise<ReloadReport> {
+    return this.#lifecycle.reload();
+  }
+
   /** Graceful shutdown; during startup it aborts startup and rolls back. Idempotent: every caller gets the same report. */
   stop(reason = 'stop requested'): Promise<StopReport> {
     return this.#lifecycle.stop(reason);
@@ -163,7 +176,7 @@ export class App<S extends SettingsSchema = SettingsSchema> {
 
   /** Runs the app as the process: `--help`, `--version`, signals, exit codes (0 clean, 1 failure, 78 bad settings). */
   run(options?: RunOptions): Promise<never> {
-    return runProcess(processHostOf(this, this.#lifecycle, this.#http), options);
+    return runProcess(processHostOf(this, this.#lifecycle, this.#http, this.#composition, this.#env), options);
   }
 
   #runtime() {

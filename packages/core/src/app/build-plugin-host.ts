@@ -53,5 +53,6 @@ export function buildPluginHost(parts: PluginHostParts): PluginHost {
       parts.exitSteps.push({ run, timeoutMs: options.timeoutMs ?? DEFAULT_STEP_TIMEOUT_MS });
     },
     onRequest: (listener) => http.onRequest(listener),
+    addRequestHandler: (handler) => http.handlers.add(handler),
   };
 }

@@ -39,24 +39,28 @@ export function buildComponents(
       availability: undefined,
       retryPreStart: false,
       embedded: false,
+      disabled: false,
       redact: redactAll,
     };
   });
 }
 
 function pluginComponent(id: string, dependsOn: readonly string[], instance: LifecycleComponent['instance'], plugin: BuiltPlugin): LifecycleComponent {
-  const { lifecycle } = plugin.settings;
+  const { lifecycle, enabled } = plugin.settings;
   return {
     id,
     kind: 'plugin',
     pluginType: plugin.declaration.type,
-    critical: lifecycle.critical,
+    // A plugin turned off cannot fail, so it never holds readiness.
+    critical: enabled && lifecycle.critical,
     dependsOn,
-    instance,
+    // A plugin turned off runs no hook (nothing connects) and its availability is no state's concern.
+    instance: enabled ? instance : {},
     timeouts: { preStart: lifecycle.startTimeout, onStart: lifecycle.onStartTimeout, onStop: lifecycle.stopTimeout, health: lifecycle.healthTimeout },
-    availability: plugin.availability,
+    availability: enabled ? plugin.availability : undefined,
     retryPreStart: true,
     embedded: plugin.settings.embedded,
+    disabled: !enabled,
     redact: plugin.redact,
   };
 }

@@ -7,7 +7,7 @@ const ON_KUBERNETES = process.env['KUBERNETES_SERVICE_HOST'] !== undefined;
 
 /** Settings every app has, read from `{APP}_{SETTING}`. */
 export const coreSettings = {
-  logLevel: setting.oneOf(LOG_LEVELS, { doc: 'Log level', default: 'info' }),
+  logLevel: setting.oneOf(LOG_LEVELS, { doc: 'Log level (reloadable)', default: 'info', reloadable: true }),
   shutdownDelay: setting.duration({
     doc: 'How long to keep serving after SIGTERM with readiness at 503, so load balancers stop routing here (ms; default 5000 on Kubernetes, else 0)',
     default: ON_KUBERNETES ? 5000 : 0,
@@ -62,6 +62,12 @@ export const coreSettings = {
     doc: 'Attached HTTP servers: how long an idle kept-alive connection stays open (ms). Behind a load balancer, keep it above the balancer idle timeout',
     default: 5_000,
   }),
+  handlersDir: setting.string({
+    doc: 'A directory of request-handler plugin modules loaded at start (each file or package is one plugin, its prefix taken from its name)',
+  }),
+  envFile: setting.string({
+    doc: 'A .env file read at start and on every reload (SIGHUP); its variables override the process env',
+  }),
   logRedact: setting.string({
     doc: 'Log paths to censor besides the defaults (credentials, cookies, request bodies, email, phone, address), comma-separated in pino redact syntax, e.g. user.name,*.ssn',
     default: '',
@@ -87,5 +93,16 @@ export function pluginLifecycleSettings(defaults: {
     onStartTimeout: setting.duration({ doc: 'Deadline of onStart (ms)', default: defaults.onStartTimeout }),
     stopTimeout: setting.duration({ doc: 'Deadline of onStop (ms)', default: defaults.stopTimeout }),
     healthTimeout: setting.duration({ doc: 'Timeout of one health check (ms)', default: defaults.healthTimeout }),
+    module: setting.string({
+      doc: 'A module to load this plugin\'s implementation from instead of the built-in one: a package name or a path, optionally #export (default export otherwise); it must be a plugin of the same type',
+    }),
   } as const;
+}
+
+/** The setting an optional plugin instance has: `{APP}_{PREFIX}_ENABLED`. */
+export function enabledSetting(enabled: boolean) {
+  return setting.boolean({
+    doc: 'Whether this optional plugin runs; false gives its no-op implementation, connects nothing and shows it as disabled in /health',
+    default: enabled,
+  });
 }

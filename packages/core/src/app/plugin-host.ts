@@ -1,5 +1,6 @@
 import type { AppState, LifecycleEvent, StateChange } from '../lifecycle/events.js';
 import type { Step } from '../lifecycle/bounded-steps.js';
+import type { RequestHandler } from '../http/request-handler.js';
 import type { ErrorContext } from './error-channel.js';
 
 /** Where an HTTP server of the app listens: the real port, even when 0 was asked for. */
@@ -77,6 +78,12 @@ export interface PluginHost {
 
   /** Every finished request of an attached or served HTTP server. */
   onRequest(listener: (request: RequestRecord) => void): () => void;
+
+  /**
+   * Runs `handler` on every request of every attached or served server, after the probes
+   * and `/metrics` and before the service's routes, ordered by `priority` (lower first).
+   */
+  addRequestHandler(handler: RequestHandler): void;
 }
 
 export const DEFAULT_STEP_TIMEOUT_MS = 2000;

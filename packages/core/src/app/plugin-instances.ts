@@ -45,7 +45,14 @@ export function instantiatePlugins(
     const pluginLogger = logger.child({ plugin: plugin.type, prefix: plugin.prefix });
     const metrics = services.metrics(plugin.type, plugin.prefix);
     const owner = { type: plugin.type, prefix: plugin.prefix, logger: pluginLogger, metrics };
-    const instance = plugin.instantiate({
+    const build = own.enabled ? plugin.instantiate : (plugin.instantiateNoop as NonNullable<PluginDeclaration['instantiateNoop']>);
+    if (!own.enabled) {
+      const variable = envName(toEnvSegment(appName), plugin.prefix, 'enabled');
+      // Calls that need the real thing fail with this reason (a broker refuses to publish).
+      availability.markUnavailable(`turned off (${variable}=false)`);
+      logger.info({ plugin: plugin.type, prefix: plugin.prefix, disabled: true }, `${plugin.type} plugin "${plugin.prefix}" is turned off (${variable}=false): it runs its no-op implementation`);
+    }
+    const instance = build({
       appName,
       type: plugin.type,
       prefix: plugin.prefix,

@@ -14,9 +14,11 @@ export type PluginLifecycleValues = ConfigOf<typeof PLUGIN_LIFECYCLE_SCHEMA>;
 
 /** One plugin instance's resolved settings. */
 export interface PluginSettings {
-  /** The plugin's own settings, as `ctx.config`. */
+  /** The plugin's own settings, as `ctx.config` (defaults only, env unread, when it is turned off). */
   readonly own: Readonly<Record<string, unknown>>;
   readonly lifecycle: PluginLifecycleValues;
+  /** False for an optional plugin turned off with `{PREFIX}_ENABLED=false`: it runs its no-op implementation. */
+  readonly enabled: boolean;
   /** It runs its embedded fallback. */
   readonly embedded: boolean;
   /** Values of its sensitive settings. */
@@ -56,9 +58,11 @@ export function resolveAppSettings(input: SettingsInput): ResolvedAppSettings {
   for (const plugin of input.plugins) {
     const group = input.groups.find((g) => g.id === plugin.prefix) as SettingsGroup;
     const resolved = values.get(plugin.prefix) ?? {};
+    const enabled = resolved['enabled'] !== false;
     plugins.set(plugin.prefix, {
-      own: Object.freeze(pick(plugin.settings, resolved)),
-      lifecycle: pick(PLUGIN_LIFECYCLE_SCHEMA, resolved),
+      own: Object.freeze(pick(plugin.settings, enabled ? resolved : defaultsOf(group))),
+      lifecycle: pick(PLUGIN_LIFECYCLE_SCHEMA, enabled ? resolved : defaultsOf(group)),
+      enabled,
       embedded: embedded.has(plugin.prefix),
       secrets: secretsOf(group, resolved),
     });
@@ -85,6 +89,11 @@ function load(input: SettingsInput, production: boolean) {
 /** The values of `schema`'s keys: loadSettings parsed each with its setting's format. */
 function pick<S extends SettingsSchema>(schema: S, values: Readonly<Record<string, unknown>>): ConfigOf<S> {
   return Object.fromEntries(Object.keys(schema).map((key) => [key, values[key]])) as ConfigOf<S>;
+}
+
+/** The values a group has when nothing is read: its code overrides, else its defaults. */
+function defaultsOf(group: SettingsGroup): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(group.schema).map(([key, spec]) => [key, group.overrides?.[key] ?? spec.default]));
 }
 
 function secretsOf(group: SettingsGroup, values: Readonly<Record<string, unknown>>): string[] {

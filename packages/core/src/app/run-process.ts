@@ -27,9 +27,12 @@ export interface ProcessHost {
   readonly version: string | undefined;
   readonly signal: AbortSignal;
   state(): AppState;
-  describeSettings(): ConfigEntry[];
+  /** Loads the modules the env names first: a bad one is a ConfigError. */
+  describeSettings(): Promise<ConfigEntry[]>;
   start(): Promise<void>;
   stop(reason?: string): Promise<StopReport>;
+  /** Re-reads and applies the reloadable settings; logs its own outcome. */
+  reload(): Promise<void>;
   addStartupStep(step: (signal: AbortSignal) => Promise<void>): void;
   /** Undefined until settings are loaded. */
   logger(): Logger | undefined;
@@ -57,8 +60,9 @@ const DEFAULT_SHUTDOWN_TIMEOUT_MS = 25_000;
  * - `--help` prints the config, `--version` the app's version;
  * - the health server (`{APP}_HEALTH_PORT`, 0 for none) opens before startup begins;
  * - SIGTERM/SIGINT stop it gracefully; a second signal exits at once;
- * - SIGHUP and SIGUSR2 are logged and ignored: the app keeps serving (their default would
- *   end the process); SIGUSR1 is left to Node, which starts the inspector;
+ * - SIGHUP reloads the settings (`app.reload()`); SIGUSR2 is logged and ignored: the app
+ *   keeps serving (their default would end the process); SIGUSR1 is left to Node, which
+ *   starts the inspector;
  * - an uncaught exception or unhandled rejection is logged, then the app stops gracefully
  *   and the process exits 1, unless a plugin declared that rejection a known defect of its
  *   driver (`ctx.app.tolerateRejection`): that one is logged as a warning;
@@ -69,7 +73,12 @@ const DEFAULT_SHUTDOWN_TIMEOUT_MS = 25_000;
 export async function runProcess(app: ProcessHost, options: RunOptions = {}): Promise<never> {
   const argv = options.argv ?? process.argv.slice(2);
   if (argv.includes('--help') || argv.includes('-h')) {
-    process.stdout.write(formatConfigHelp(app.name, app.describeSettings()));
+    try {
+      process.stdout.write(formatConfigHelp(app.name, await app.describeSettings()));
+    } catch (error) {
+      process.stderr.write(`${messageOf(error)}\n`);
+      return exit(ConfigError.is(error) ? EXIT_CONFIG : EXIT_FAILURE);
+    }
     return exit(EXIT_OK);
   }
   if (argv.includes('--version') || argv.includes('-v')) {
@@ -109,7 +118,10 @@ export async function runProcess(app: ProcessHost, options: RunOptions = {}): Pr
   const ignore = (signal: NodeJS.Signals): void => {
     log(app, 'warn', { signal, state: app.state() }, `received ${signal}: ignored, the app keeps serving`);
   };
-  process.on('SIGHUP', ignore);
+  process.on('SIGHUP', (signal) => {
+    log(app, 'info', { signal }, `received ${signal}: reloading the config`);
+    void app.reload().catch((error: unknown) => log(app, 'error', { err: error }, `config reload failed: ${messageOf(error)}`));
+  });
   process.on('SIGUSR2', ignore);
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
@@ -173,10 +185,10 @@ function armHardDeadline(app: ProcessHost, running: ReadonlyMap<string, Lifecycl
   }, budget).unref();
 }
 
-const LEVELS = { fatal: 60, error: 50, warn: 40 } as const;
+const LEVELS = { fatal: 60, error: 50, warn: 40, info: 30 } as const;
 
 /** Through the app's logger once it exists; before that, a JSON line of the same shape. */
-function log(app: ProcessHost, level: 'fatal' | 'error' | 'warn', fields: Record<string, unknown>, msg: string): void {
+function log(app: ProcessHost, level: keyof typeof LEVELS, fields: Record<string, unknown>, msg: string): void {
   const logger = app.logger();
   if (logger) {
     logger[level](fields, msg);

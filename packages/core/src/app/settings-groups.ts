@@ -5,10 +5,13 @@ import type { ComponentNode } from '../container/component-graph.js';
 import { GraphValidationError } from '../errors.js';
 import { DEFAULT_TIMEOUTS } from '../lifecycle/component.js';
 import type { PluginDeclaration } from '../plugin/define-plugin.js';
-import { coreSettings, pluginLifecycleSettings } from './core-settings.js';
+import { coreSettings, enabledSetting, pluginLifecycleSettings } from './core-settings.js';
 
 /** Every plugin's lifecycle settings (the values are placeholders: only the keys and types count). */
 export const PLUGIN_LIFECYCLE_SCHEMA = pluginLifecycleSettings({ critical: true, startTimeout: 0, onStartTimeout: 0, stopTimeout: 0, healthTimeout: 0 });
+
+/** Keys core adds to a plugin's settings, which its own settings must not use. */
+const RESERVED_KEYS = new Set([...Object.keys(PLUGIN_LIFECYCLE_SCHEMA), 'embedded', 'enabled']);
 
 /** The id of the app's own group (core settings and the app's settings). */
 export const APP_GROUP = 'app';
@@ -37,7 +40,7 @@ export function buildSettingsGroups(envPrefix: string, appSettings: SettingsSche
 }
 
 function pluginGroup(envPrefix: string, plugin: PluginDeclaration): SettingsGroup {
-  const clash = Object.keys(plugin.settings).find((k) => Object.hasOwn(PLUGIN_LIFECYCLE_SCHEMA, k) || k === 'embedded');
+  const clash = Object.keys(plugin.settings).find((k) => RESERVED_KEYS.has(k));
   if (clash) throw new GraphValidationError('ENV_NAME_CLASH', `${plugin.type} plugin defines setting "${clash}", which every plugin has already`);
   const { common } = plugin;
   const lifecycle = pluginLifecycleSettings({
@@ -51,7 +54,8 @@ function pluginGroup(envPrefix: string, plugin: PluginDeclaration): SettingsGrou
     id: plugin.prefix,
     envPrefix: envName(envPrefix, plugin.prefix),
     owner: `${plugin.type} ${plugin.prefix}`,
-    schema: { ...plugin.settings, ...lifecycle },
+    schema: { ...plugin.settings, ...lifecycle, ...(common.optional ? { enabled: enabledSetting(common.enabled ?? true) } : {}) },
+    ...(common.optional ? { optional: true } : {}),
     ...(common.config ? { overrides: common.config as Record<string, unknown> } : {}),
     ...(plugin.embedded ? { embedded: plugin.embedded } : {}),
     ...(plugin.validateConfig ? { validate: plugin.validateConfig } : {}),

@@ -63,6 +63,12 @@ export function loadSettings(input: LoadSettingsInput): LoadedSettings {
   const embedded = new Set<string>();
   const known = new Set<string>();
   for (const group of groups) {
+    if (group.optional && turnedOff(group, env)) {
+      // Nothing of a plugin turned off is read: its variables are known, never checked.
+      for (const key of Object.keys(schemas.get(group.id) ?? {})) known.add(envName(group.envPrefix, key));
+      resolved.set(group.id, { enabled: false });
+      continue;
+    }
     const values: Record<string, unknown> = {};
     const failed = new Set<string>();
     for (const [key, spec] of Object.entries(schemas.get(group.id) ?? {})) {
@@ -113,6 +119,18 @@ export function loadSettings(input: LoadSettingsInput): LoadedSettings {
   problems.push(...unknown.errors);
   if (problems.length > 0) throw new ConfigError(appName, problems);
   return { values: resolved, embedded, warnings: unknown.warnings };
+}
+
+/** `{PREFIX}_ENABLED` (or its default) says false; a malformed value is left to the setting's own check. */
+function turnedOff(group: SettingsGroup, env: EnvSource): boolean {
+  const spec = group.schema['enabled'];
+  const raw = env[envName(group.envPrefix, 'enabled')];
+  if (raw === undefined || raw === '') return spec?.default === false;
+  try {
+    return spec?.format.parse(raw) === false;
+  } catch {
+    return false;
+  }
 }
 
 /** The allow list as given; a malformed one is reported as its setting's own problem. */

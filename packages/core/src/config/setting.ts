@@ -11,6 +11,8 @@ export interface Setting<T, P extends boolean = boolean> {
   readonly required: boolean;
   /** Masked in errors, `--help` and logs. */
   readonly sensitive: boolean;
+  /** Re-read on SIGHUP and `app.reload()` and applied without a restart (see `OnConfigChange`). */
+  readonly reloadable?: boolean;
   readonly doc: string;
   /** Type-level marker only. */
   readonly present?: P;
@@ -29,6 +31,7 @@ export interface SettingInit<T> {
   readonly default?: T;
   readonly required?: boolean;
   readonly sensitive?: boolean;
+  readonly reloadable?: boolean;
 }
 
 type PresenceOf<I> = I extends { readonly default: unknown } ? true : I extends { readonly required: true } ? true : false;
@@ -39,6 +42,7 @@ function builder<T>(format: SettingFormat<T>) {
     default: init.default,
     required: init.default === undefined && init.required === true,
     sensitive: init.sensitive ?? false,
+    reloadable: init.reloadable ?? false,
     doc: init.doc,
   });
 }

@@ -14,6 +14,8 @@ export interface SettingsGroup {
   readonly overrides?: Readonly<Record<string, unknown>>;
   /** The group has an embedded fallback: it gets an `EMBEDDED` setting, and the rule of `decideEmbedded`. */
   readonly embedded?: EmbeddedFallback;
+  /** It has an `enabled` setting; when false, its other settings are neither read nor validated. */
+  readonly optional?: boolean;
   /** Checks that span settings (a URL's path, two values that must agree), run once each value parsed. */
   readonly validate?: (values: Readonly<Record<string, unknown>>) => readonly SettingProblem[];
 }

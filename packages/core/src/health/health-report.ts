@@ -2,7 +2,8 @@ import type { AppState } from '../lifecycle/events.js';
 
 /** The outcome of one check of one component. */
 export interface CheckResult {
-  readonly status: 'up' | 'down';
+  /** `disabled`: an optional plugin turned off, which counts neither way. */
+  readonly status: 'up' | 'down' | 'disabled';
   /** A critical check that is down makes the app not ready. */
   readonly critical: boolean;
   readonly latencyMs: number;

@@ -4,9 +4,9 @@ import { withDeadline } from '../lifecycle/deadline.js';
 import { messageOf } from '../message-of.js';
 import type { CheckResult } from './health-report.js';
 
-/** Components that report health: those with a `healthCheck` hook, and every plugin (through its availability). */
+/** Components that report health: those with a `healthCheck` hook, and every plugin (through its availability, or as disabled). */
 export function hasHealth(component: LifecycleComponent): boolean {
-  return component.instance.healthCheck !== undefined || component.availability !== undefined;
+  return component.instance.healthCheck !== undefined || component.availability !== undefined || component.disabled;
 }
 
 /**
@@ -23,6 +23,7 @@ export async function runHealthCheck(component: LifecycleComponent): Promise<Che
     ...(component.embedded ? { embedded: true } : {}),
     ...(error === undefined ? {} : { error: component.redact(messageOf(error)) }),
   });
+  if (component.disabled) return { status: 'disabled', critical: false, latencyMs: 0 };
   const { availability, instance } = component;
   if (availability && !availability.available) return result(`unavailable: ${availability.reason ?? 'unknown reason'}`);
   if (!instance.healthCheck) return result();

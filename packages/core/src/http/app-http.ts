@@ -14,6 +14,7 @@ import { AvailabilityHistory } from '../metrics/availability-history.js';
 import { registerHttpMetrics } from '../metrics/http-metrics.js';
 import { LifecycleTimings } from '../metrics/lifecycle-timings.js';
 import { createMetricsRoute } from '../metrics/metrics-route.js';
+import { HandlerPipeline } from './handler-pipeline.js';
 import { AttachedServer, serverOf, type AttachHttpServerOptions, type HttpServerSource } from './attached-server.js';
 import { applyServerTimeouts, type ServerTimeouts } from './server-timeouts.js';
 import { warnOfShadowedRoutes } from './route-clash.js';
@@ -54,6 +55,8 @@ export class AppHttp {
   readonly health: HealthMonitor;
   readonly timings = new LifecycleTimings();
   readonly availability = new AvailabilityHistory();
+  /** The request handlers plugins contributed, run on every attached server. */
+  readonly handlers: HandlerPipeline;
   readonly #app: HttpHost;
   readonly #servers: AttachedServer[] = [];
   readonly #requestListeners = new Set<RequestListener>();
@@ -67,6 +70,7 @@ export class AppHttp {
   constructor(app: HttpHost) {
     this.#app = app;
     this.health = new HealthMonitor(app);
+    this.handlers = new HandlerPipeline(() => app.runtime()?.logger);
     app.on('lifecycle', (event) => this.timings.recordEvent(event));
     app.on('state', (change) => {
       this.timings.recordState(change);
@@ -122,6 +126,8 @@ export class AppHttp {
     const server = serverOf(source);
     if (this.#servers.some((s) => s.server === server)) return;
     applyServerTimeouts(server, () => this.#serverTimeouts());
+    // Installed first, so the probes (answered by AttachedServer) never reach a handler.
+    this.handlers.install(server);
     this.#servers.push(new AttachedServer(source, () => this.routes(), (record) => this.#recordRequest(record), options));
     if (options?.endpoints !== false) {
       warnOfShadowedRoutes(source, () => this.frameworkPaths(), (message) => this.#app.runtime()?.logger.warn(message));

@@ -7,3 +7,4 @@ export type { ServeHttpOptions } from './serve-http.js';
 export { isReady, type CheckResult, type CheckResults, type HealthReport, type HealthStatus } from '../health/health-report.js';
 export type { HealthServer, ServeHealthOptions } from '../health/health-server.js';
 export { unavailableResponder, UnavailableResponder, type ReplyLike, type UnavailableAnswer, type UnavailablePlugin, type UnavailableResponderOptions, type UnavailableSource } from './unavailable-responder.js';
+export type { RequestContext, RequestHandler, RequestOutcome, RequestStop, ResponseContext } from './request-handler.js';

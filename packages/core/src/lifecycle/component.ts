@@ -24,6 +24,8 @@ export interface LifecycleComponent {
   readonly retryPreStart: boolean;
   /** A plugin running its embedded fallback (named in the startup summary and /health). */
   readonly embedded: boolean;
+  /** An optional plugin turned off: it runs its no-op implementation and `/health` lists it as `disabled`. */
+  readonly disabled: boolean;
   readonly redact: (text: string) => string;
 }
 

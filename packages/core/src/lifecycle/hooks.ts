@@ -40,3 +40,12 @@ export interface HealthCheck {
 export interface PluginTarget {
   readonly target: string;
 }
+
+/**
+ * A plugin whose settings include `reloadable` ones: on SIGHUP or `app.reload()`, once the
+ * whole new config is valid, it gets its new and previous settings. Only reloadable
+ * settings differ between the two; other changes wait for a restart.
+ */
+export interface OnConfigChange<TConfig = Readonly<Record<string, unknown>>> {
+  onConfigChange(next: TConfig, previous: TConfig): void | Promise<void>;
+}

@@ -68,6 +68,7 @@ export function createAppMetrics(source: MetricsSource): Registry {
       this.reset();
       const checks = await source.health.checks();
       for (const [check, result] of Object.entries(checks)) {
+        if (result.status === 'disabled') continue;
         this.set({ check, critical: String(result.critical) }, result.status === 'up' ? 1 : 0);
       }
     },
@@ -84,7 +85,7 @@ export function createAppMetrics(source: MetricsSource): Registry {
     },
   });
   source.health.onResults((results) => {
-    for (const [check, result] of Object.entries(results)) latency.observe({ check }, result.latencyMs / 1000);
+    for (const [check, result] of Object.entries(results)) if (result.status !== 'disabled') latency.observe({ check }, result.latencyMs / 1000);
   });
   new Gauge({
     name: 'plinth_component_phase_duration_seconds',

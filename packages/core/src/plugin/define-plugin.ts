@@ -1,11 +1,12 @@
 import type { Logger } from 'pino';
 import type { PluginHost } from '../app/plugin-host.js';
 import { serverSettingsOf, type EmbeddedFallback } from '../config/embedded.js';
-import { PlinthError } from '../errors.js';
+import { GraphValidationError, PlinthError } from '../errors.js';
 import type { ConfigOf, SettingProblem, SettingsSchema } from '../config/setting.js';
 import type { PluginMetrics } from '../metrics/plugin-metrics.js';
 import type { Breaker, BreakerOptions } from '../resilience/breaker.js';
 import type { PluginAvailability } from './plugin-availability.js';
+import { PLUGIN_FACTORY } from './plugin-api.js';
 
 /** What a plugin's `create` receives. Building an instance must do no I/O. */
 export interface PluginContext<TConfig, TOptions> {
@@ -49,11 +50,24 @@ export interface PluginContext<TConfig, TOptions> {
 export interface PluginDefinition<S extends SettingsSchema, TInstance extends object, TOptions extends object> {
   /** The plugin type, e.g. `postgres`. */
   readonly type: string;
+  /**
+   * The versions of core's plugin API it works with, as a semver range (`^1.0.0`); compared
+   * with `PLUGIN_API_VERSION` when the plugin is loaded by name (`{APP}_{PREFIX}_MODULE`),
+   * where it is required.
+   */
+  readonly pluginApi?: string;
   /** Default policy: critical plugins fail startup, non-critical ones degrade. */
   readonly critical: boolean;
   /** Settings read from `{APP}_{PREFIX}_{SETTING}`. */
   readonly settings: S;
   create(ctx: PluginContext<ConfigOf<S>, TOptions>): TInstance;
+  /**
+   * The no-op implementation an instance declared `optional` runs when
+   * `{APP}_{PREFIX}_ENABLED=false`: same API, no I/O (a cache that always misses). Core runs
+   * none of its hooks and marks `ctx.availability` unavailable with the reason, so calls that
+   * assert availability refuse clearly. Env is not read: `ctx.config` holds the defaults.
+   */
+  noop?(ctx: PluginContext<ConfigOf<S>, TOptions>): TInstance;
   /** Optional: checks code options at declaration time, before any I/O. */
   validateOptions?(options: TOptions): void;
   /** `'first'`: starts before every other component and stops after all of them (error tracking). */
@@ -90,6 +104,14 @@ export interface CommonPluginOptions<S extends SettingsSchema> {
   readonly healthTimeout?: number;
   /** Prefixes of plugins that must start before this one (and stop after it). */
   readonly dependsOn?: readonly string[];
+  /**
+   * Operators may turn it off with `{APP}_{PREFIX}_ENABLED=false`: injection then gives the
+   * definition's no-op implementation, nothing connects, and `/health` lists it as
+   * `disabled`. Only plugins whose definition has a `noop` can be optional.
+   */
+  readonly optional?: boolean;
+  /** The default of `{APP}_{PREFIX}_ENABLED` for an optional plugin (true): false makes it off until an operator turns it on. */
+  readonly enabled?: boolean;
 }
 
 /** One declared plugin instance, as passed to `createApp({ plugins })`. */
@@ -100,11 +122,17 @@ export interface PluginDeclaration<TInstance extends object = object> {
   readonly settings: SettingsSchema;
   readonly common: CommonPluginOptions<SettingsSchema>;
   readonly defaultCritical: boolean;
+  /** The plugin API range its definition supports, if it declares one. */
+  readonly pluginApi: string | undefined;
+  /** Every option it was declared with, so an implementation loaded by name is declared the same way. */
+  readonly options: Readonly<Record<string, unknown>>;
   readonly order: 'first' | undefined;
   readonly embedded: EmbeddedFallback | undefined;
   readonly validateConfig: ((config: Readonly<Record<string, unknown>>) => readonly SettingProblem[]) | undefined;
   /** Builds the instance; called once by the app during init. */
   readonly instantiate: (ctx: PluginContext<Readonly<Record<string, unknown>>, unknown>) => TInstance;
+  /** Builds the no-op instance of an optional plugin turned off. */
+  readonly instantiateNoop: ((ctx: PluginContext<Readonly<Record<string, unknown>>, unknown>) => TInstance) | undefined;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- "has no required keys"
@@ -127,9 +155,14 @@ export type PluginFactory<S extends SettingsSchema, TInstance extends object, TO
    * says, with `config` as its setting defaults. Throws for a plugin without a fallback.
    */
   embedded(config?: Partial<ConfigOf<S>>): PluginDouble;
+  /** The plugin type it declares. */
+  readonly type: string;
+  /** The plugin API range its definition supports. */
+  readonly pluginApi: string | undefined;
+  readonly [PLUGIN_FACTORY]: true;
 };
 
-const COMMON_KEYS = ['critical', 'config', 'startTimeout', 'onStartTimeout', 'stopTimeout', 'healthTimeout', 'dependsOn'] as const;
+const COMMON_KEYS = ['critical', 'config', 'startTimeout', 'onStartTimeout', 'stopTimeout', 'healthTimeout', 'dependsOn', 'optional', 'enabled'] as const;
 
 /**
  * Declares a plugin type and returns its factory:
@@ -151,6 +184,13 @@ export function definePlugin<S extends SettingsSchema, TInstance extends object,
       ((COMMON_KEYS as readonly string[]).includes(key) ? common : own)[key] = value;
     }
     definition.validateOptions?.(own as TOptions);
+    if (common['enabled'] !== undefined && common['optional'] !== true) {
+      throw new GraphValidationError('NOT_OPTIONAL', `${definition.type} plugin "${prefix}" has an enabled default but is not declared optional: add optional: true`);
+    }
+    if (common['optional'] === true && !definition.noop) {
+      throw new GraphValidationError('NOT_OPTIONAL', `${definition.type} plugin "${prefix}" is declared optional, but the ${definition.type} plugin has no no-op implementation to run when it is turned off`);
+    }
+    const { noop } = definition;
     return {
       kind: 'plugin',
       type: definition.type,
@@ -158,14 +198,22 @@ export function definePlugin<S extends SettingsSchema, TInstance extends object,
       settings: definition.settings,
       common: common as CommonPluginOptions<SettingsSchema>,
       defaultCritical: definition.critical,
+      pluginApi: definition.pluginApi,
+      options: Object.freeze({ ...all }),
       order: definition.order,
       embedded: definition.embedded,
       validateConfig: definition.validateConfig && ((config) => definition.validateConfig?.(config as ConfigOf<S>) ?? []),
       instantiate: (ctx) =>
         definition.create({ ...ctx, config: ctx.config as ConfigOf<S>, options: own as TOptions }),
+      instantiateNoop: noop && ((ctx) => noop({ ...ctx, config: ctx.config as ConfigOf<S>, options: own as TOptions })),
     };
   };
-  return Object.assign(declare, { embedded: (config?: Partial<ConfigOf<S>>) => embeddedDouble(definition.type, definition.embedded, config) });
+  return Object.assign(declare, {
+    embedded: (config?: Partial<ConfigOf<S>>) => embeddedDouble(definition.type, definition.embedded, config),
+    type: definition.type,
+    pluginApi: definition.pluginApi,
+    [PLUGIN_FACTORY]: true as const,
+  });
 }
 
 function embeddedDouble(type: string, fallback: EmbeddedFallback | undefined, config: object = {}): PluginDouble {
