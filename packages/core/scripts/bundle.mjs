@@ -3,17 +3,22 @@
 // at every process start. Runs after tsc (which still writes the declarations):
 // - inversify and its @inversifyjs packages become one module, dist/vendor/inversify.js,
 //   reached through the package's "#inversify" import (no source map: not our code);
-// - core's own modules are bundled into its three entry points and shared chunks, with
+// - core's own modules are bundled into its entry points (one per exported subpath) and shared chunks, with
 //   source maps that chain tsc's maps back to src/;
 // - the per-file .js and .js.map that tsc wrote are removed, so nothing imports them.
 import { build } from 'esbuild';
-import { readdir, rm } from 'node:fs/promises';
+import { readFile, readdir, rm } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const pkg = fileURLToPath(new URL('..', import.meta.url));
 const dist = join(pkg, 'dist');
-const ENTRIES = ['index.js', 'http/index.js', 'lifecycle/index.js'];
+// One entry per subpath the package exports, so a new subpath can never ship unbundled.
+const manifest = JSON.parse(await readFile(join(pkg, 'package.json'), 'utf8'));
+const ENTRIES = Object.values(manifest.exports)
+  .map((target) => (typeof target === 'object' ? target.default : undefined))
+  .filter((target) => typeof target === 'string' && target.startsWith('./dist/'))
+  .map((target) => target.slice('./dist/'.length));
 
 const tscOutput = (await readdir(dist, { recursive: true })).filter((f) => f.endsWith('.js') || f.endsWith('.js.map'));
 
