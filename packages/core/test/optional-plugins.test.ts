@@ -39,6 +39,8 @@ describe('optional plugins', () => {
     const report = await app.health.report();
     assert.equal(report.checks['cache']?.status, 'disabled');
     assert.equal(report.status, 'ok', 'a plugin turned off does not hold readiness');
+    const metrics = await app.metrics.metrics();
+    assert.doesNotMatch(metrics, /^plinth_plugin_(available|unavailable_seconds_total|recoveries_total)\{[^}]*prefix="cache"/m, 'turned off is not an outage');
     await app.stop();
   });
 
