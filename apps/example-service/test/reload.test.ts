@@ -40,8 +40,8 @@ describe('reloading the example service\'s config on SIGHUP', () => {
       assert.equal(report.completed, report.byStatus[200], JSON.stringify(report.byStatus));
       assert.equal(report.resetOnReusedSocket + report.otherErrors + report.refused, 0, JSON.stringify(report));
       const metrics = await (await fetch(`${service.url}/metrics`)).text();
-      assert.match(metrics, /plinth_config_reloads_total\{outcome="applied"\} 1/);
-      assert.match(metrics, /plinth_config_reloads_total\{outcome="rejected"\} 1/);
+      assert.match(metrics, /plinth_config_reloads_total\{outcome="applied",app="[^"]+"\} 1/);
+      assert.match(metrics, /plinth_config_reloads_total\{outcome="rejected",app="[^"]+"\} 1/);
       service.process.signal('SIGTERM');
       assert.equal((await service.process.exited).code, 0);
     } finally {

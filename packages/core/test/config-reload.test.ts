@@ -58,7 +58,7 @@ describe('reloading settings', () => {
     assert.ok(logged, logs.text);
     assert.ok(!logs.text.includes('new-secret') && !logs.text.includes('old-secret'), 'secrets are masked');
     assert.ok(logs.matching(/TEST_APP_CACHE_HOST changed, but it is not reloadable: it applies after a restart/)[0]);
-    assert.match(await app.metrics.metrics(), /plinth_config_reloads_total\{outcome="applied"\} 1/);
+    assert.match(await app.metrics.metrics(), /plinth_config_reloads_total\{outcome="applied",app="[^"]+"\} 1/);
     await app.stop();
   });
 
@@ -75,7 +75,7 @@ describe('reloading settings', () => {
     assert.equal(app.logger.level, 'info');
     assert.equal(changes.length, 0);
     assert.ok(logs.matching(/^config reload refused, nothing changed/)[0], logs.text);
-    assert.match(await app.metrics.metrics(), /plinth_config_reloads_total\{outcome="rejected"\} 1/);
+    assert.match(await app.metrics.metrics(), /plinth_config_reloads_total\{outcome="rejected",app="[^"]+"\} 1/);
     // A valid config later applies as usual.
     env.write({ TEST_APP_CACHE_TTL: '2000' });
     assert.equal((await app.reload()).outcome, 'applied');
