@@ -29,7 +29,7 @@ const sides: { readonly name: string; readonly plugins: PluginDeclaration[] }[] 
 ];
 
 async function serve(plugins: PluginDeclaration[]) {
-  const app = createApp({ name: 'bench-app', plugins, env: { BENCH_APP_API_KEYS_KEYS: KEY, BENCH_APP_LOG_LEVEL: 'warn' } });
+  const app = createApp({ name: 'bench-app', plugins, env: { BENCH_APP_API_KEYS_KEYS: KEY, BENCH_APP_ALLOW_ENV: 'BENCH_APP_API_KEYS_KEYS', BENCH_APP_LOG_LEVEL: 'warn' } });
   await app.start();
   const server = await app.serveHttp((_req, res) => res.end('ok'), { port: 0, host: '127.0.0.1' });
   return { app, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/work` };

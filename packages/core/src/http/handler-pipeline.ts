@@ -84,26 +84,35 @@ export class HandlerPipeline {
     handOn();
   }
 
-  #runOne(handler: RequestHandler, req: IncomingMessage, res: ServerResponse, fields: Record<string, unknown>, logger: () => Logger | undefined): Promise<RequestOutcome> {
-    if (!handler.onRequest) return Promise.resolve(undefined);
+  /**
+   * A handler that decides synchronously (request ids, key checks) costs no timer: only a
+   * promise it returns races the deadline, and its abort signal exists once it is read.
+   */
+  #runOne(handler: RequestHandler, req: IncomingMessage, res: ServerResponse, fields: Record<string, unknown>, logger: () => Logger | undefined): RequestOutcome | Promise<RequestOutcome> {
+    if (!handler.onRequest) return undefined;
     const timeoutMs = handler.timeoutMs ?? DEFAULT_HANDLER_TIMEOUT_MS;
-    const abort = new AbortController();
+    let abort: AbortController | undefined;
     const ctx: RequestContext = {
       ...baseContext(req, res, fields, logger),
-      signal: abort.signal,
+      get signal(): AbortSignal {
+        abort ??= new AbortController();
+        return abort.signal;
+      },
       setResponseHeader: (name, value) => res.setHeader(name, value),
       stop: (status, body = '', headers = {}): RequestStop => ({ stop: true, status, body, headers }),
     };
+    const decided = handler.onRequest(ctx);
+    if (!isPromiseLike(decided)) return decided;
+    const pending = Promise.resolve(decided);
+    pending.catch(() => undefined); // a late throw after the deadline is no one's concern
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        abort.abort(new HandlerDeadline(timeoutMs));
+        abort?.abort(new HandlerDeadline(timeoutMs));
         reject(new HandlerDeadline(timeoutMs));
       }, timeoutMs);
     });
-    const decided = (async () => handler.onRequest?.(ctx))();
-    decided.catch(() => undefined); // a late throw after the deadline is no one's concern
-    return Promise.race([decided, deadline]).finally(() => clearTimeout(timer));
+    return Promise.race([pending, deadline]).finally(() => clearTimeout(timer));
   }
 
   #respond(passed: readonly RequestHandler[], req: IncomingMessage, res: ServerResponse, fields: Record<string, unknown>, started: number, logger: () => Logger | undefined): void {
@@ -143,4 +152,8 @@ function send(res: ServerResponse, status: number, body: unknown, headers: Outgo
   const type = typeof body === 'string' ? 'text/plain; charset=utf-8' : JSON_TYPE;
   res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(text), ...headers });
   res.end(text);
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<RequestOutcome> {
+  return typeof (value as { then?: unknown } | undefined)?.then === 'function';
 }
