@@ -3,10 +3,9 @@
 // its defaults vs a bare `server.close()` on SIGTERM. Each is a real child process.
 // (`/health/ready` throughput is health-ready.bench.ts.)
 // Run: node --import tsx bench/drain.bench.ts   (exits non-zero if any side errors)
-import http from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { freePort, spawnProcess, startKeepAliveLoad, waitFor, type LoadReport, type SpawnedProcess } from '@plinth/testkit';
-import { failLoudly, median } from './lib.js';
+import { failLoudly, get, median } from './lib.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CORE = fileURLToPath(new URL('../packages/core/', import.meta.url));
@@ -75,20 +74,6 @@ async function startSide(side: SideName, extraEnv: Record<string, string> = {}):
   const child = spawnProcess({ args: ['--input-type=module', '-e', SIDES[side]], cwd: ROOT, env: { PORT: String(port), ...extraEnv } });
   await child.waitForHttp(`http://127.0.0.1:${port}/work`, { status: 200, timeoutMs: 30_000 });
   return { child, url: `http://127.0.0.1:${port}`, healthUrl: `http://127.0.0.1:${port}` };
-}
-
-function get(url: string): Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }> {
-  return new Promise((resolve, reject) => {
-    http
-      .get(url, { agent: false }, (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (body += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
-        res.on('error', reject);
-      })
-      .on('error', reject);
-  });
 }
 
 interface DrainRound {

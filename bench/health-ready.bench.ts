@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { freePort, spawnProcess, type SpawnedProcess } from '@plinth/testkit';
 import { checkouts, compiledFixture, compileFixtures } from './compiled.js';
-import { failLoudly, median, printTable, spread, type Row } from './lib.js';
+import { failLoudly, get, median, printTable, spread, type Row } from './lib.js';
 
 /** The part of autocannon's result this uses (autocannon ships no types). */
 interface CannonResult {
@@ -26,20 +26,6 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const ROUNDS = Number(process.env['HEALTH_READY_ROUNDS'] ?? 5);
 const SECONDS = 4;
 const CONNECTIONS = 50;
-
-function get(url: string): Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }> {
-  return new Promise((resolve, reject) => {
-    http
-      .get(url, { agent: false }, (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (body += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
-        res.on('error', reject);
-      })
-      .on('error', reject);
-  });
-}
 
 /** A bare node:http server answering every request with exactly the bytes plinth's /health/ready sent. */
 function bareReplay(status: number, headers: http.IncomingHttpHeaders, body: string): string {

@@ -1,3 +1,5 @@
+import http from 'node:http';
+
 /** Small statistics helpers shared by the benchmarks. */
 export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -34,4 +36,19 @@ export function printTable(title: string, rows: readonly Row[]): void {
 export function failLoudly(error: unknown): never {
   console.error(error);
   process.exit(1);
+}
+
+/** One GET on a fresh connection: status, body and headers. */
+export function get(url: string): Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(url, { agent: false }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
+        res.on('error', reject);
+      })
+      .on('error', reject);
+  });
 }
