@@ -3,7 +3,7 @@ import type { Logger } from '@plinth/core';
 import { createClient, type RedisClientType } from 'redis';
 import { messageOf } from '@plinth/core';
 import { backoffDelay, OperationTimeoutError, raceAbort, withTimeout, type BackoffOptions } from '@plinth/core/lifecycle';
-import { CommandDeadlines } from './command-deadlines.js';
+import { CallDeadlines } from '@plinth/core/resilience';
 import { isConnectionError } from './errors.js';
 import { describeTarget, type ServerTarget } from './target.js';
 
@@ -16,7 +16,7 @@ interface Live {
   readonly client: RedisClient;
   /** The same connection without node-redis' per-command timer; `deadlines` bounds these commands. */
   readonly untimed: RedisClient;
-  readonly deadlines: CommandDeadlines;
+  readonly deadlines: CallDeadlines;
 }
 
 export interface ConnectionOptions {
@@ -126,7 +126,7 @@ export class RedisConnection {
     return {
       client,
       untimed: client.withCommandOptions({ timeout: 0 }) as RedisClient,
-      deadlines: new CommandDeadlines(commandTimeoutMs, () => this.#lost(client, `no reply within ${commandTimeoutMs} ms`)),
+      deadlines: new CallDeadlines(commandTimeoutMs, { lateFailsAll: true, onLate: () => this.#lost(client, `no reply within ${commandTimeoutMs} ms`) }),
     };
   }
 

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { performance } from 'node:perf_hooks';
 import { describe, it } from 'node:test';
-import { CommandDeadlines } from '../src/command-deadlines.js';
+import { CallDeadlines } from '@plinth/core/resilience';
 import { OperationTimeoutError } from '@plinth/core/lifecycle';
 
 const deferred = <T>() => {
@@ -10,10 +10,10 @@ const deferred = <T>() => {
   return { promise, resolve };
 };
 
-describe('CommandDeadlines', () => {
+describe('command deadlines (CallDeadlines failing every pending command once the oldest is late)', () => {
   it('passes replies through and never fires while commands answer in time', async () => {
     let late = 0;
-    const deadlines = new CommandDeadlines(100, () => late++);
+    const deadlines = new CallDeadlines(100, { lateFailsAll: true, onLate: () => late++ });
     for (let i = 0; i < 5; i++) {
       const reply = deferred<number>();
       const tracked = deadlines.track(reply.promise);
@@ -29,7 +29,7 @@ describe('CommandDeadlines', () => {
     // The deadline timer is unref'd (a socket keeps a real process alive); stand in for it.
     const keepAlive = setInterval(() => undefined, 1000);
     const lateAt: number[] = [];
-    const deadlines = new CommandDeadlines(80, () => lateAt.push(performance.now()));
+    const deadlines = new CallDeadlines(80, { lateFailsAll: true, onLate: () => lateAt.push(performance.now()) });
     const started = performance.now();
     const first = deadlines.track(new Promise<never>(() => undefined));
     await new Promise((resolve) => setTimeout(resolve, 20));
@@ -47,7 +47,7 @@ describe('CommandDeadlines', () => {
   });
 
   it('a command that errors is removed and rejects with its own error', async () => {
-    const deadlines = new CommandDeadlines(1000, () => assert.fail('not late'));
+    const deadlines = new CallDeadlines(1000, { lateFailsAll: true, onLate: () => assert.fail('not late') });
     await assert.rejects(deadlines.track(Promise.reject(new Error('WRONGTYPE'))), /WRONGTYPE/);
     assert.equal(deadlines.size, 0);
     deadlines.close();

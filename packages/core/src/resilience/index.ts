@@ -2,6 +2,7 @@
 // and the metrics helper they get as `ctx.metrics`.
 export type { Breaker, BreakerOptions, BreakerState, ErrorRatioOptions } from './breaker.js';
 export { BreakerOpenError } from '../errors.js';
+export { CallDeadlines, type CallDeadlinesOptions } from './call-deadlines.js';
 export {
   LATENCY_BUCKETS,
   type CounterOptions,
