@@ -1,32 +1,16 @@
 import { performance } from 'node:perf_hooks';
 import { handleAll, handleWhen, retry } from 'cockatiel';
-import type { ErrorContext } from '../app/error-channel.js';
 import { HookTimeoutError, StartupAbortedError } from '../errors.js';
 import { messageOf } from '../message-of.js';
-import { exponentialBackoff, sleep, type BackoffOptions } from './backoff.js';
+import { exponentialBackoff, sleep } from './backoff.js';
 import { describeComponent, type LifecycleComponent } from './component.js';
 import { raceAbort, withDeadline } from './deadline.js';
-import type { LifecycleEvent, LifecycleOutcome, LifecyclePhase } from './events.js';
+import type { LifecycleOutcome, LifecyclePhase } from './events.js';
 import { isRetryable, lifecycleEvent, retryWithin, startupFailure } from './lifecycle-failures.js';
 import type { HookContext } from './hooks.js';
+import type { OrchestratorOptions, StopReport } from './orchestrator-options.js';
 
-export interface OrchestratorOptions {
-  /** Aborts when shutdown begins; background recovery and `ctx.appSignal` follow it. */
-  readonly appSignal: AbortSignal;
-  readonly emit: (event: LifecycleEvent) => void;
-  /** Between attempts of a critical preStart. */
-  readonly retryBackoff: BackoffOptions;
-  /** Between background reconnects of a degraded non-critical plugin. */
-  readonly recoveryBackoff: BackoffOptions;
-  /** Hook deadline overruns and failed onStops go to the app's error channel. */
-  readonly reportError: (error: unknown, context: ErrorContext) => void;
-}
-
-export interface StopReport {
-  readonly clean: boolean;
-  /** Components whose onStop failed or outlived its deadline. */
-  readonly failures: readonly { readonly component: string; readonly error: string }[];
-}
+export type { OrchestratorOptions, StopReport } from './orchestrator-options.js';
 
 type HookName = 'preStart' | 'onStart' | 'onStop';
 
