@@ -42,11 +42,12 @@ describe('the public API', () => {
     assert.deepEqual(documentedNames((h) => h.includes('@plinth/core/lifecycle')), exportedNames('src/lifecycle/index.ts'));
     assert.deepEqual(documentedNames((h) => h.includes('@plinth/core/http')), exportedNames('src/http/index.ts'));
     assert.deepEqual(documentedNames((h) => h.includes('@plinth/core/handlers')), exportedNames('src/handlers/index.ts'));
+    assert.deepEqual(documentedNames((h) => h.includes('@plinth/core/resilience')), exportedNames('src/resilience/index.ts'));
   });
 
   it('every subpath is in package.json exports with its types', () => {
     const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { exports: Record<string, { types?: string; default?: string }> };
-    for (const [subpath, entry] of [['.', 'index'], ['./http', 'http/index'], ['./handlers', 'handlers/index'], ['./lifecycle', 'lifecycle/index']] as const) {
+    for (const [subpath, entry] of [['.', 'index'], ['./http', 'http/index'], ['./handlers', 'handlers/index'], ['./lifecycle', 'lifecycle/index'], ['./resilience', 'resilience/index']] as const) {
       assert.deepEqual(pkg.exports[subpath], { types: `./dist/${entry}.d.ts`, default: `./dist/${entry}.js` });
     }
   });
