@@ -13,7 +13,7 @@ export interface BrokerMetrics {
 
 /** Publish failures by reason: `nacked`, `unroutable` (returned), `timeout`… */
 function reasonOf(error: unknown): string {
-  return error instanceof PublishError ? error.reason : 'other';
+  return PublishError.is(error) ? error.reason : 'other';
 }
 
 /**

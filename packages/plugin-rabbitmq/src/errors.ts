@@ -8,6 +8,7 @@ export type PublishFailureReason = 'nacked' | 'unroutable' | 'exchange-not-found
  * says what happened. Every publish either resolves (confirmed) or rejects with this.
  */
 export class PublishError extends PlinthError {
+  static override readonly brand: symbol = Symbol.for('plinth.error.PublishError');
   override readonly name: string = 'PublishError';
   constructor(
     readonly reason: PublishFailureReason,
@@ -23,6 +24,7 @@ export class PublishError extends PlinthError {
 
 /** The broker answered with basic.nack: it could not take responsibility for the message. */
 export class PublishNackedError extends PublishError {
+  static override readonly brand: symbol = Symbol.for('plinth.error.PublishNackedError');
   override readonly name = 'PublishNackedError';
   constructor(exchange: string, routingKey: string, messageId: string) {
     super('nacked', exchange, routingKey, messageId, `broker nacked message ${messageId} to ${describeTarget(exchange, routingKey)}`);
@@ -31,6 +33,7 @@ export class PublishNackedError extends PublishError {
 
 /** A `mandatory` publish matched no queue and came back (basic.return). */
 export class UnroutableError extends PublishError {
+  static override readonly brand: symbol = Symbol.for('plinth.error.UnroutableError');
   override readonly name = 'UnroutableError';
   constructor(exchange: string, routingKey: string, messageId: string, detail: string) {
     super(
@@ -45,6 +48,7 @@ export class UnroutableError extends PublishError {
 
 /** The exchange does not exist (the broker closed the channel with 404). */
 export class ExchangeNotFoundError extends PublishError {
+  static override readonly brand: symbol = Symbol.for('plinth.error.ExchangeNotFoundError');
   override readonly name = 'ExchangeNotFoundError';
   constructor(exchange: string, routingKey: string, messageId: string) {
     super(
@@ -59,6 +63,7 @@ export class ExchangeNotFoundError extends PublishError {
 
 /** No confirm arrived within PUBLISH_TIMEOUT (broker unreachable, blocked, or slow). */
 export class PublishTimeoutError extends PublishError {
+  static override readonly brand: symbol = Symbol.for('plinth.error.PublishTimeoutError');
   override readonly name = 'PublishTimeoutError';
   constructor(exchange: string, routingKey: string, messageId: string, timeoutMs: number, state: string) {
     super(
@@ -74,6 +79,7 @@ export class PublishTimeoutError extends PublishError {
 
 /** The plugin stopped before the broker confirmed the message. */
 export class PublishAbortedError extends PublishError {
+  static override readonly brand: symbol = Symbol.for('plinth.error.PublishAbortedError');
   override readonly name = 'PublishAbortedError';
   constructor(exchange: string, routingKey: string, messageId: string, why: string) {
     super('stopped', exchange, routingKey, messageId, `message ${messageId} to ${describeTarget(exchange, routingKey)} was not confirmed: ${why}`);
@@ -82,6 +88,7 @@ export class PublishAbortedError extends PublishError {
 
 /** The broker closed the channel for a reason that concerns this publish (other than 404). */
 export class PublishChannelError extends PublishError {
+  static override readonly brand: symbol = Symbol.for('plinth.error.PublishChannelError');
   override readonly name = 'PublishChannelError';
   constructor(exchange: string, routingKey: string, messageId: string, detail: string) {
     super('channel-error', exchange, routingKey, messageId, `message ${messageId} to ${describeTarget(exchange, routingKey)} was refused: ${detail}`);
@@ -90,6 +97,7 @@ export class PublishChannelError extends PublishError {
 
 /** A topology or options mistake found before any I/O. */
 export class RabbitMqConfigError extends PlinthError {
+  static override readonly brand: symbol = Symbol.for('plinth.error.RabbitMqConfigError');
   override readonly name = 'RabbitMqConfigError';
 }
 

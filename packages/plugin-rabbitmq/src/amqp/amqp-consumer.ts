@@ -1,5 +1,5 @@
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
-import type { Logger } from '@plinth/core';
+import { messageOf, type Logger } from '@plinth/core';
 import { backoffDelay, type BackoffOptions } from '@plinth/core/lifecycle';
 import type { ConsumerHandle, Delivery } from '../driver.js';
 import type { ReceivedProperties } from '../message.js';
@@ -79,7 +79,7 @@ export class AmqpConsumer implements ConsumerHandle {
       await channel.cancel(tag);
     } catch (error) {
       // The channel is already gone: nothing more will be delivered on it either.
-      this.#logger.debug({ queue: this.#queue, err: (error as Error).message }, 'consumer cancel on a closed channel');
+      this.#logger.debug({ queue: this.#queue, err: messageOf(error) }, 'consumer cancel on a closed channel');
     }
   }
 
@@ -98,7 +98,7 @@ export class AmqpConsumer implements ConsumerHandle {
       this.#attempt = 0;
     } catch (error) {
       if (this.#model === model && !this.#cancelled) {
-        this.#logger.warn({ queue: this.#queue, err: (error as Error).message, attempt: this.#attempt + 1 }, 'consumer could not start; retrying');
+        this.#logger.warn({ queue: this.#queue, err: messageOf(error), attempt: this.#attempt + 1 }, 'consumer could not start; retrying');
         this.#scheduleReopen(model);
       }
     } finally {

@@ -1,5 +1,5 @@
 import type { ChannelModel, ConfirmChannel, Message, Options } from 'amqplib';
-import type { Logger } from '@plinth/core';
+import { messageOf, type Logger } from '@plinth/core';
 import type { OutgoingMessage } from '../driver.js';
 import {
   ExchangeNotFoundError,
@@ -271,7 +271,7 @@ export class ConfirmPublisher {
       this.#reopenTimer = undefined;
       if (this.#stopped || this.#model !== model) return;
       this.attach(model).catch((error: unknown) => {
-        this.#logger.warn({ err: (error as Error).message, attempt: this.#reopenAttempt }, 'could not reopen the publish channel; retrying');
+        this.#logger.warn({ err: messageOf(error), attempt: this.#reopenAttempt }, 'could not reopen the publish channel; retrying');
         this.#scheduleReopen(model);
       });
     }, backoffDelay(this.#backoff, this.#reopenAttempt));
