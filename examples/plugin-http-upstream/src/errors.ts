@@ -1,5 +1,11 @@
-/** The upstream answered with an error status (after retries, where the status allows them). */
-export class UpstreamError extends Error {
+import { PlinthError } from '@plinth/core';
+
+/**
+ * The upstream answered with an error status (after retries, where the status allows them).
+ * `UpstreamError.is(error)` works across copies of this package.
+ */
+export class UpstreamError extends PlinthError {
+  static override readonly brand: symbol = Symbol.for('plinth.error.UpstreamError');
   override readonly name = 'UpstreamError';
   constructor(
     readonly status: number,

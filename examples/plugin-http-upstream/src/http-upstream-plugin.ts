@@ -121,7 +121,7 @@ export class HttpUpstreamPlugin implements PreStart, OnStop, HealthCheck, Plugin
       // A failed attempt keeps no socket: the next attempt starts from scratch.
       this.#transport?.close();
       this.#transport = undefined;
-      if (error instanceof NonRetryableError) throw error;
+      if (NonRetryableError.is(error)) throw error;
       const reason = signal.aborted ? 'no answer before the start deadline' : messageOf(error);
       throw new Error(this.#ctx.redact(`http-upstream "${this.#ctx.prefix}" at ${this.target}: ${reason}`), { cause: error });
     }
@@ -200,7 +200,7 @@ export class HttpUpstreamPlugin implements PreStart, OnStop, HealthCheck, Plugin
   /** Worth another attempt: the upstream was unreachable, slow, or briefly unavailable. */
   #isTransient(error: unknown): boolean {
     if (this.#lifetime.signal.aborted) return false;
-    if (error instanceof UpstreamError) return isRetryableStatus(error.status);
+    if (UpstreamError.is(error)) return isRetryableStatus(error.status);
     const code = (error as { code?: unknown; name?: unknown }).code ?? (error as { name?: unknown }).name;
     return typeof code === 'string' && /^(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|EAI_AGAIN|UND_ERR_SOCKET|ABORT_ERR|AbortError|TimeoutError)$/.test(code);
   }

@@ -38,7 +38,7 @@ describe('http-upstream against a real HTTP server', () => {
     const billing = test.plugin('billing_api') as HttpUpstreamPlugin;
     upstream.fail(404);
     const before = upstream.received.length;
-    await assert.rejects(() => billing.get('/missing'), (error: unknown) => error instanceof UpstreamError && error.status === 404);
+    await assert.rejects(() => billing.get('/missing'), (error: unknown) => UpstreamError.is(error) && error.status === 404);
     assert.equal(upstream.received.length - before, 1);
   });
 
