@@ -8,7 +8,7 @@ import type { RabbitMqStats } from '../stats.js';
 import { applyTopology, type TopologyStep } from '../topology.js';
 import { AmqpConsumer } from './amqp-consumer.js';
 import { ConfirmPublisher } from './confirm-publisher.js';
-import { RoundTripProbe } from './round-trip-probe.js';
+import { RoundTripCheck } from './round-trip-check.js';
 import type { ConnectionTarget } from './connect-options.js';
 
 export interface AmqpDriverOptions {
@@ -40,7 +40,7 @@ export class AmqpDriver implements BrokerDriver {
   readonly #logger: Logger;
   readonly #publisher: ConfirmPublisher;
   readonly #consumers = new Set<AmqpConsumer>();
-  readonly #probe = new RoundTripProbe();
+  readonly #roundTrip = new RoundTripCheck();
   #model: ChannelModel | undefined;
   #state: State = 'closed';
   #blocked: string | undefined;
@@ -130,7 +130,7 @@ export class AmqpDriver implements BrokerDriver {
     if (idle.length > 0) throw new Error(`consumer channel closed for queue ${idle.map((q) => `"${q}"`).join(', ')} (reopening)`);
     if (this.#blocked !== undefined) throw new Error(`the broker blocked the connection: ${this.#blocked}`);
     try {
-      await this.#probe.check(model, signal);
+      await this.#roundTrip.check(model, signal);
     } catch (error) {
       this.#onUnanswered(model, error);
       throw error;
@@ -153,7 +153,7 @@ export class AmqpDriver implements BrokerDriver {
       try {
         while (this.#model === model && this.#state === 'open') {
           try {
-            await this.#probe.check(model, AbortSignal.timeout(this.#options.connectTimeoutMs));
+            await this.#roundTrip.check(model, AbortSignal.timeout(this.#options.connectTimeoutMs));
             availability.markAvailable();
             this.#logger.info({ target: this.target }, 'the broker answers again');
             return;
@@ -265,7 +265,7 @@ export class AmqpDriver implements BrokerDriver {
     if (this.#model !== model) return;
     this.#model = undefined;
     this.#blocked = undefined;
-    this.#probe.reset();
+    this.#roundTrip.reset();
     this.#publisher.detach();
     for (const consumer of this.#consumers) consumer.detach();
     if (this.#state !== 'open') return;
@@ -327,5 +327,3 @@ function reasonOf(signal: AbortSignal): Error {
   if (reason instanceof Error && reason.name === 'TimeoutError') return new Error('connection attempt timed out');
   return reason instanceof Error ? reason : new Error(String(reason));
 }
-
-/** `promise`'s value, or `'timeout'` if it takes longer than `ms`. */
