@@ -10,9 +10,9 @@ import { parsePrometheusText } from './fixtures/prometheus-text.js';
 type Ctx = PluginContext<Record<string, never>, object>;
 
 /** A plugin that hands its context out, so the test drives its metrics and breakers. */
-function probePlugin(contexts: Map<string, Ctx>) {
+function samplePlugin(contexts: Map<string, Ctx>) {
   return definePlugin({
-    type: 'probe',
+    type: 'sample',
     critical: false,
     settings: {},
     create: (ctx: Ctx) => {
@@ -35,20 +35,20 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 describe('plugin metrics (ctx.metrics)', () => {
   it('labels every sample with the plugin type and the instance prefix, and two instances share one family', async () => {
     const contexts = new Map<string, Ctx>();
-    const probe = probePlugin(contexts);
-    const app = createApp({ name: 'metrics-app', plugins: [probe('first'), probe('second')], env: {}, logDestination: new LogCapture() });
+    const sample = samplePlugin(contexts);
+    const app = createApp({ name: 'metrics-app', plugins: [sample('first'), sample('second')], env: {}, logDestination: new LogCapture() });
     await app.start();
     try {
       for (const [prefix, ctx] of contexts) {
-        const calls = ctx.metrics.counter<'outcome'>({ name: 'plinth_probe_calls_total', help: 'Calls', labelNames: ['outcome'] });
-        const latency = ctx.metrics.histogram({ name: 'plinth_probe_call_duration_seconds', help: 'Latency' });
+        const calls = ctx.metrics.counter<'outcome'>({ name: 'plinth_sample_calls_total', help: 'Calls', labelNames: ['outcome'] });
+        const latency = ctx.metrics.histogram({ name: 'plinth_sample_call_duration_seconds', help: 'Latency' });
         calls.inc({ outcome: 'ok' }, prefix === 'first' ? 1 : 2);
         latency.observe({}, 0.003);
       }
       const value = await scrape(app);
-      assert.equal(value('plinth_probe_calls_total', { plugin: 'probe', prefix: 'first', outcome: 'ok' }), 1);
-      assert.equal(value('plinth_probe_calls_total', { plugin: 'probe', prefix: 'second', outcome: 'ok' }), 2);
-      assert.equal(value('plinth_probe_call_duration_seconds_count', { plugin: 'probe', prefix: 'second' }), 1);
+      assert.equal(value('plinth_sample_calls_total', { plugin: 'sample', prefix: 'first', outcome: 'ok' }), 1);
+      assert.equal(value('plinth_sample_calls_total', { plugin: 'sample', prefix: 'second', outcome: 'ok' }), 2);
+      assert.equal(value('plinth_sample_call_duration_seconds_count', { plugin: 'sample', prefix: 'second' }), 1);
     } finally {
       await app.stop();
     }
@@ -56,12 +56,12 @@ describe('plugin metrics (ctx.metrics)', () => {
 
   it('does nothing with {APP}_METRICS=false', async () => {
     const contexts = new Map<string, Ctx>();
-    const app = createApp({ name: 'metrics-app', plugins: [probePlugin(contexts)('first')], env: { METRICS_APP_METRICS: 'false' }, logDestination: new LogCapture() });
+    const app = createApp({ name: 'metrics-app', plugins: [samplePlugin(contexts)('first')], env: { METRICS_APP_METRICS: 'false' }, logDestination: new LogCapture() });
     await app.start();
     try {
-      contexts.get('first')?.metrics.counter({ name: 'plinth_probe_calls_total', help: 'Calls' }).inc();
+      contexts.get('first')?.metrics.counter({ name: 'plinth_sample_calls_total', help: 'Calls' }).inc();
       const value = await scrape(app);
-      assert.equal(value('plinth_probe_calls_total', { prefix: 'first' }), undefined);
+      assert.equal(value('plinth_sample_calls_total', { prefix: 'first' }), undefined);
     } finally {
       await app.stop();
     }
@@ -71,11 +71,11 @@ describe('plugin metrics (ctx.metrics)', () => {
 describe('plugin availability metrics', () => {
   it('count the time each plugin was unavailable and its recoveries, the current outage included', async () => {
     const contexts = new Map<string, Ctx>();
-    const app = createApp({ name: 'metrics-app', plugins: [probePlugin(contexts)('db')], env: {}, logDestination: new LogCapture() });
+    const app = createApp({ name: 'metrics-app', plugins: [samplePlugin(contexts)('db')], env: {}, logDestination: new LogCapture() });
     await app.start();
     try {
       const { availability } = contexts.get('db') as Ctx;
-      const db = { plugin: 'probe', prefix: 'db' };
+      const db = { plugin: 'sample', prefix: 'db' };
       let value = await scrape(app);
       assert.equal(value('plinth_plugin_available', db), 1);
       assert.equal(value('plinth_plugin_unavailable_seconds_total', db), 0);
@@ -98,9 +98,9 @@ describe('plugin availability metrics', () => {
 });
 
 describe('breakers (ctx.breaker)', () => {
-  it('open after consecutive timeouts, refuse at once, show in health, metrics and lifecycle events, and close after a good probe', async () => {
+  it('open after consecutive timeouts, refuse at once, show in health, metrics and lifecycle events, and close after a good trial call', async () => {
     const contexts = new Map<string, Ctx>();
-    const app = createApp({ name: 'metrics-app', plugins: [probePlugin(contexts)('cache')], env: {}, logDestination: new LogCapture() });
+    const app = createApp({ name: 'metrics-app', plugins: [samplePlugin(contexts)('cache')], env: {}, logDestination: new LogCapture() });
     const events: LifecycleEvent[] = [];
     await app.start();
     app.on('lifecycle', (event) => event.phase === 'breaker' && events.push(event));
@@ -129,7 +129,7 @@ describe('breakers (ctx.breaker)', () => {
 
       slow = false;
       await sleep(250);
-      assert.equal(await call(), 'value', 'the half-open probe goes through');
+      assert.equal(await call(), 'value', 'the half-open trial call goes through');
       assert.equal(breaker.state, 'closed');
       assert.equal((await app.health.report()).status, 'ok');
       value = await scrape(app);
@@ -143,7 +143,7 @@ describe('breakers (ctx.breaker)', () => {
 
   it('open on an error ratio too', async () => {
     const contexts = new Map<string, Ctx>();
-    const app = createApp({ name: 'metrics-app', plugins: [probePlugin(contexts)('db')], env: {}, logDestination: new LogCapture() });
+    const app = createApp({ name: 'metrics-app', plugins: [samplePlugin(contexts)('db')], env: {}, logDestination: new LogCapture() });
     await app.start();
     try {
       const breaker = (contexts.get('db') as Ctx).breaker('queries', {

@@ -3,9 +3,9 @@ import type postgres from 'postgres';
 import { createClient, type ClientOptionsInput } from './client-options.js';
 import { SocketTracker } from './socket-tracker.js';
 
-type ProbeInput = Omit<ClientOptionsInput, 'max' | 'socket' | 'statementTimeoutMs'>;
+type CheckInput = Omit<ClientOptionsInput, 'max' | 'socket' | 'statementTimeoutMs'>;
 
-interface ProbeClient {
+interface CheckClient {
   readonly sql: postgres.Sql;
   readonly sockets: SocketTracker;
 }
@@ -16,12 +16,12 @@ interface ProbeClient {
  * away (sockets destroyed), so the next check starts fresh instead of waiting behind
  * a wedged one.
  */
-export class HealthProbe {
-  readonly #input: ProbeInput;
-  #client: ProbeClient | undefined;
+export class CheckConnection {
+  readonly #input: CheckInput;
+  #client: CheckClient | undefined;
   #closed = false;
 
-  constructor(input: ProbeInput) {
+  constructor(input: CheckInput) {
     this.#input = input;
   }
 
@@ -41,7 +41,7 @@ export class HealthProbe {
     if (this.#client) this.#discard(this.#client);
   }
 
-  #open(): ProbeClient {
+  #open(): CheckClient {
     const sockets = new SocketTracker();
     const { target } = this.#input;
     const sql = createClient({
@@ -54,9 +54,9 @@ export class HealthProbe {
     return { sql, sockets };
   }
 
-  #discard(client: ProbeClient): void {
+  #discard(client: CheckClient): void {
     if (this.#client === client) this.#client = undefined;
-    client.sockets.destroyAll('health probe connection discarded');
+    client.sockets.destroyAll('check connection discarded');
     client.sql.end({ timeout: 0 }).catch(() => undefined);
   }
 }

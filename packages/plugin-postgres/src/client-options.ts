@@ -22,7 +22,7 @@ export interface ClientOptionsInput {
   readonly onclose?: () => void;
   /** statement_timeout of the session; 0 for none. */
   readonly statementTimeoutMs: number;
-  /** Look up array types on connect (postgres.js default); a health probe skips it. */
+  /** Look up array types on connect (postgres.js default); the check connection skips it. */
   readonly fetchTypes?: boolean;
 }
 

@@ -47,8 +47,8 @@ export interface PostgresOptions<TSchema extends DrizzleSchema = Record<string, 
 type State = 'idle' | 'started' | 'stopping' | 'stopped';
 
 /**
- * Pauses between recovery probes after a connection error: from 100 ms, doubling, up to
- * 1 s, jittered. A probe is one `select 1` on one connection, so a server that comes back
+ * Pauses between recovery checks after a connection error: from 100 ms, doubling, up to
+ * 1 s, jittered. A check is one `select 1` on one connection, so a server that comes back
  * is seen within about a second.
  */
 export const RECOVERY_BACKOFF = { initialDelayMs: 100, maxDelayMs: 1000 } as const;
@@ -57,10 +57,10 @@ export const RECOVERY_BACKOFF = { initialDelayMs: 100, maxDelayMs: 1000 } as con
  * One PostgreSQL instance (`primary_db`, `analytics_db`…): a drizzle database on a
  * postgres.js pool, or on embedded PGlite when no server is configured.
  *
- * Availability: when a pool connection closes, one `select 1` on the probe connection
+ * Availability: when a pool connection closes, one `select 1` on the check connection
  * checks the server; if it fails (or a health check fails with a connection error) the
  * instance is marked unavailable and calls fail fast with `PluginUnavailableError`. A
- * recovery probe (`select 1`, with backoff) or the next successful health check marks it
+ * recovery check (`select 1`, with backoff) or the next successful health check marks it
  * available again.
  */
 export class PostgresPlugin<TSchema extends DrizzleSchema = Record<string, never>> implements PreStart, OnStop, HealthCheck, PluginTarget {
@@ -288,7 +288,7 @@ export class PostgresPlugin<TSchema extends DrizzleSchema = Record<string, never
 
   /**
    * A pool connection closed: a dropped server, or just an idle timeout. One `select 1`
-   * on the probe connection tells them apart; if it fails, the instance is unavailable.
+   * on the check connection tells them apart; if it fails, the instance is unavailable.
    */
   #onConnectionClosed(): void {
     const connection = this.#connection;
@@ -316,7 +316,7 @@ export class PostgresPlugin<TSchema extends DrizzleSchema = Record<string, never
     });
   }
 
-  /** Probes with `select 1` and growing pauses until the server answers or the instance stops. */
+  /** Checks with `select 1` and growing pauses until the server answers or the instance stops. */
   async #recover(): Promise<void> {
     const lifetime = this.#lifetime.signal;
     const backoff = new Backoff(RECOVERY_BACKOFF);

@@ -7,7 +7,7 @@ import { migrate } from 'drizzle-orm/postgres-js/migrator';
 import type postgres from 'postgres';
 import { createClient } from './client-options.js';
 import type { DatabaseConnection, DrizzleSchema, PostgresDatabase } from './database.js';
-import { HealthProbe } from './health-probe.js';
+import { CheckConnection } from './check-connection.js';
 import { migrationLockKey, type MigrationsConfig } from './migrations.js';
 import { noticeLogger } from './notices.js';
 import type { QueryMetrics } from './query-metrics.js';
@@ -46,13 +46,13 @@ export class ServerConnection<TSchema extends DrizzleSchema> implements Database
   readonly db: PostgresDatabase<TSchema>;
   readonly sql: postgres.Sql;
   readonly #sockets: SocketTracker;
-  readonly #probe: HealthProbe;
+  readonly #check: CheckConnection;
 
   private constructor(raw: postgres.Sql, sockets: SocketTracker, options: ServerConnectionOptions<TSchema>) {
     this.sql = raw;
     this.#sockets = sockets;
     this.db = drizzle(options.metrics.instrument(raw), options.drizzle) as PostgresDatabase<TSchema>;
-    this.#probe = new HealthProbe({
+    this.#check = new CheckConnection({
       target: options.target,
       config: options.config,
       applicationName: options.applicationName,
@@ -119,7 +119,7 @@ export class ServerConnection<TSchema extends DrizzleSchema> implements Database
   }
 
   ping(signal: AbortSignal): Promise<void> {
-    return this.#probe.check(signal);
+    return this.#check.check(signal);
   }
 
   /**
@@ -129,7 +129,7 @@ export class ServerConnection<TSchema extends DrizzleSchema> implements Database
    * once a connection was dropped with a query in flight, although nothing is left open.
    */
   async close(signal: AbortSignal, graceMs: number): Promise<number> {
-    this.#probe.close();
+    this.#check.close();
     const ended = this.sql.end();
     const forceClose = (): void => this.#sockets.destroyAll('connection closed: the stop deadline passed');
     if (signal.aborted) forceClose();

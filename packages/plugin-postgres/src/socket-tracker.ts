@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 
 /**
  * Opens the sockets of a postgres.js client and remembers them, so a client can be shut
- * at once: when a stop runs out of time, or a health probe gives up. postgres.js itself
+ * at once: when a stop runs out of time, or a health check gives up. postgres.js itself
  * can only force-close through a timer fixed when `end()` is first called.
  */
 export class SocketTracker {

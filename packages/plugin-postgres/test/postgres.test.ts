@@ -209,7 +209,7 @@ describe('postgres on a PostgreSQL server', () => {
     assert.equal(logs.lines.filter((l) => l['phase'] === 'preStart' && l['outcome'] === 'retrying').length, 0);
   });
 
-  it('answers a health check while the pool is busy: the probe has its own connection', async () => {
+  it('answers a health check while the pool is busy: health checks have their own connection', async () => {
     const db = await scratchDatabase();
     const { app } = ledgerApp({ LEDGER_PRIMARY_DB_URL: db.url, LEDGER_PRIMARY_DB_POOL_MAX: '1' }, { migrations: false });
     await app.start();
@@ -256,9 +256,9 @@ describe('postgres on a PostgreSQL server', () => {
       }
       await proxy.restore();
       await plugin.healthCheck({ signal: AbortSignal.timeout(1000) });
-      // Each timed-out probe threw its connection away (the proxy sees the closes once traffic
-      // moves again): only the pool's connection and the current probe's remain.
-      await waitFor(() => proxy.activeConnections <= 2, { message: 'timed-out probe connections closed' });
+      // Each timed-out check threw its connection away (the proxy sees the closes once traffic
+      // moves again): only the pool's connection and the current check's remain.
+      await waitFor(() => proxy.activeConnections <= 2, { message: 'timed-out check connections closed' });
       assert.ok(proxy.totalConnections >= 4, 'every timed-out check after the first opened a fresh connection');
     } finally {
       await proxy.restore();

@@ -264,7 +264,7 @@ export class SubscriptionRunner<T> implements Subscription {
 
   /**
    * Cancels the consumer (so requeued messages are not handed straight back), waits with
-   * growing pauses, then consumes again: the next delivery is the probe. Concurrent
+   * growing pauses, then consumes again: the next delivery is the test. Concurrent
    * failures share one pause. Resolves once the consumer is cancelled.
    */
   #pause(error: unknown): Promise<void> {

@@ -112,10 +112,10 @@ describe('consumer safety on RabbitMQ', () => {
         { maxAttempts: 2, prefetch: 5 },
       );
       for (let i = 0; i < 20; i++) await mq.sendToQueue(queue, { orderId: i });
-      await waitFor(() => mq.stats.paused >= 2, { timeoutMs: 10_000, message: 'consumer paused, then paused again after a failed probe' });
+      await waitFor(() => mq.stats.paused >= 2, { timeoutMs: 10_000, message: 'consumer paused, then paused again after a failed test delivery' });
       const callsWhileDown = calls;
       // 20 messages with maxAttempts 2 would have dead-lettered all of them by now if each failure counted.
-      assert.ok(callsWhileDown <= 5 * (mq.stats.paused + 1), `${callsWhileDown} handler calls over ${mq.stats.paused} pauses: at most a prefetch per probe`);
+      assert.ok(callsWhileDown <= 5 * (mq.stats.paused + 1), `${callsWhileDown} handler calls over ${mq.stats.paused} pauses: at most a prefetch per test delivery`);
       databaseUp = true;
       await waitFor(() => handled.size === 20, { timeoutMs: 20_000, message: 'all 20 handled after the dependency came back' });
       assert.ok([...handled.values()].every((attempt) => attempt === 1), 'the outage cost no attempt');

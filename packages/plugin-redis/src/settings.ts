@@ -26,7 +26,7 @@ export const redisSettings = {
     default: 250,
   }),
   breakerFailures: setting.positiveInt({ doc: 'Cache calls in a row slower than BREAKER_TIMEOUT that open the cache breaker', default: 5 }),
-  breakerHalfOpenAfter: setting.duration({ doc: 'How long the open cache breaker refuses calls before letting one probe call through (ms)', default: 5000 }),
+  breakerHalfOpenAfter: setting.duration({ doc: 'How long the open cache breaker refuses calls before letting one trial call through (ms)', default: 5000 }),
   // No default: the core reads an empty default as "unset"; absent means no prefix.
   keyPrefix: setting.string({ doc: 'Prepended to every key the cache facade reads or writes, e.g. "sessions:" (not applied to .client); none by default' }),
   memoryMaxEntries: setting.positiveInt({

@@ -29,7 +29,7 @@ export interface BreakerOptions {
   readonly consecutiveFailures?: number;
   /** Also opens when this share of calls fails; off by default. */
   readonly errorRatio?: ErrorRatioOptions;
-  /** How long it stays open before one probe call is let through. Default 5000. */
+  /** How long it stays open before one trial call is let through. Default 5000. */
   readonly halfOpenAfterMs?: number;
   /**
    * Which errors count against the breaker (default: all). Others pass through without
@@ -42,7 +42,7 @@ export type BreakerState = 'closed' | 'open' | 'halfOpen';
 
 /**
  * Guards calls to a dependency that can be slow as well as down: too many failures or
- * timeouts open it, calls then fail at once with `BreakerOpenError` until a probe call
+ * timeouts open it, calls then fail at once with `BreakerOpenError` until a trial call
  * (half-open) succeeds.
  */
 export interface Breaker {

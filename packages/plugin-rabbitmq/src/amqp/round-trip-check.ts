@@ -1,17 +1,17 @@
 import type { Channel, ChannelModel } from 'amqplib';
 
 /** Every vhost has it and a passive declare of it needs no permission beyond connecting. */
-const PROBE_EXCHANGE = 'amq.direct';
+const CHECK_EXCHANGE = 'amq.direct';
 
 /**
  * An active round trip to the broker for the health check: a passive exchange declare on
  * a channel of its own. A broker that accepts bytes but never answers (wedged, or a
  * network path that swallows traffic) passes every passive check of the connection
- * state; only a round trip shows it. One probe is in flight at a time: while the broker
- * hangs, later checks wait on the same probe (each bounded by its own signal) instead of
+ * state; only a round trip shows it. One check is in flight at a time: while the broker
+ * hangs, later checks wait on the same round trip (each bounded by its own signal) instead of
  * piling up channels.
  */
-export class RoundTripProbe {
+export class RoundTripCheck {
   #model: ChannelModel | undefined;
   #channel: Promise<Channel> | undefined;
   #inFlight: Promise<void> | undefined;
@@ -36,7 +36,7 @@ export class RoundTripProbe {
     const opening = (this.#channel ??= this.#open(model));
     try {
       const channel = await opening;
-      await channel.checkExchange(PROBE_EXCHANGE);
+      await channel.checkExchange(CHECK_EXCHANGE);
     } catch (error) {
       if (this.#channel === opening) this.#channel = undefined;
       throw error;
