@@ -41,8 +41,9 @@ defaults
     # A replica on this machine accepts at once; a connect this slow means it is gone, and
     # the retry below goes elsewhere.
     timeout connect 1s
-    # Longer than the slowest legitimate request: a POST waits for the broker's confirm,
-    # up to EXAMPLE_SERVICE_EVENTS_PUBLISH_TIMEOUT (10 s) during a broker outage.
+    # Longer than the slowest request the scenarios see: a POST does not wait for the
+    # broker (its event goes through the outbox), and a database connection that cannot
+    # be made is answered 503 after EXAMPLE_SERVICE_PRIMARY_DB_CONNECT_TIMEOUT (5 s).
     timeout server 15s
     timeout client 30s
     # Idle client keep-alive connections stay open (HAProxy is never restarted).
@@ -94,10 +95,9 @@ ${failOpen ? failOpenBackups(servers) : ''}`;
  * request to the next one.
  */
 function failOpenBackups(servers: HaproxyConfigInput['servers']): string {
-  return `    # Fail open: when every replica reports unready at once (a broker outage makes its
-    # critical plugin unavailable everywhere; checks time out under overload), send
-    # requests to all of them rather than answer 503 to everything. Reads do not need
-    # the broker, writes wait for it to come back.
+  return `    # Fail open: when every replica reports unready at once (checks time out under
+    # overload; a critical dependency is down everywhere), send requests to all of them
+    # rather than answer 503 to everything.
     option allbackups
 ${servers.map((server) => `    server ${server.name}-open 127.0.0.1:${server.port} backup no-check`).join('\n')}
 `;

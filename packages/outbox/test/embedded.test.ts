@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
+import type { LifecycleEvent } from '@plinth/core';
 import type { RabbitMqPlugin } from '@plinth/plugin-rabbitmq';
 import { waitFor } from '@plinth/testkit';
 import { sql } from 'drizzle-orm';
@@ -7,9 +8,11 @@ import { rowsOf } from '../src/index.js';
 import { relayApp } from './support/harness.js';
 
 describe('outbox on embedded PGlite and the in-process broker', () => {
-  it('relays a committed event woken by PGlite LISTEN, and processedOnce handles each id once', async () => {
+  it('starts after both plugins and stops before them, relays a committed event woken by PGlite LISTEN, and processedOnce handles each id once', async () => {
     // No server URLs: both plugins run embedded. The poll is a minute away, so only NOTIFY can deliver in time.
     const relay = relayApp({ exchange: 'users', queue: 'welcome', env: { RELAY_TEST_USER_EVENTS_POLL_INTERVAL: '60s' } });
+    const lifecycle: LifecycleEvent[] = [];
+    relay.app.on('lifecycle', (event) => void lifecycle.push(event));
     await relay.app.start();
     try {
       const mq = relay.app.plugin('events') as RabbitMqPlugin;
@@ -30,6 +33,15 @@ describe('outbox on embedded PGlite and the in-process broker', () => {
       assert.deepEqual(rows, [{ user_id: 7, message_id: messageId }]);
     } finally {
       await relay.app.stop();
+    }
+    const at = (component: string, phase: LifecycleEvent['phase'], outcome: LifecycleEvent['outcome']): number => {
+      const i = lifecycle.findIndex((e) => e.component === component && e.phase === phase && e.outcome === outcome);
+      assert.ok(i >= 0, `${component} ${phase} ${outcome} seen`);
+      return i;
+    };
+    for (const dependency of ['primary_db', 'events']) {
+      assert.ok(at(dependency, 'preStart', 'succeeded') < at('user_events', 'preStart', 'begin'), `${dependency} started before the outbox`);
+      assert.ok(at('user_events', 'onStop', 'succeeded') < at(dependency, 'onStop', 'begin'), `the outbox stopped before ${dependency}`);
     }
   });
 });

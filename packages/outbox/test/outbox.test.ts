@@ -5,7 +5,7 @@ import { createScratchPostgresDatabase, requireService, scratchAmqpNames, servic
 import { sql } from 'drizzle-orm';
 import postgres from 'postgres';
 import { rowsOf } from '../src/index.js';
-import { duplicates, recordDeliveries, relayApp } from './support/harness.js';
+import { duplicates, recordDeliveries, relayApp, writeEvents } from './support/harness.js';
 
 let amqpUrl: string;
 let scratch: ScratchPostgresDatabase;
@@ -15,25 +15,6 @@ before(async () => {
   scratch = await createScratchPostgresDatabase('outbox');
 });
 after(() => scratch.drop());
-
-/** Writes `count` events, `concurrency` transactions at a time, each event in its own transaction. */
-async function writeEvents(
-  relay: ReturnType<typeof relayApp>,
-  count: number,
-  options: { concurrency?: number; key?: (i: number) => string | undefined } = {},
-): Promise<string[]> {
-  const ids: string[] = new Array<string>(count);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < count) {
-      const i = next++;
-      const key = options.key?.(i);
-      ids[i] = await relay.db().transaction((tx) => relay.outbox().add(tx, 'user.created', { i, key: key ?? null }, key ? { key } : {}));
-    }
-  };
-  await Promise.all(Array.from({ length: options.concurrency ?? 8 }, worker));
-  return ids;
-}
 
 describe('outbox relay on PostgreSQL and RabbitMQ', () => {
   it('publishes a committed event once with the message id given at write time, woken by NOTIFY, and nothing for a rolled-back one', async () => {
@@ -61,8 +42,11 @@ describe('outbox relay on PostgreSQL and RabbitMQ', () => {
       assert.deepEqual(event?.body, { userId: 1 });
       assert.equal(event?.headers['source'], 'test');
       assert.ok(Number(event?.headers['x-outbox-created-at']) > 0);
-      const [row] = rowsOf<{ sent: boolean }>(await relay.db().db.execute(sql`select sent_at is not null as sent from plinth.user_events where message_id = ${messageId}::uuid`));
-      assert.equal(row?.sent, true, 'marked sent after the confirm');
+      // The consumer can see the event before the relay's transaction that marks it sent commits.
+      await waitFor(
+        async () => rowsOf<{ sent: boolean }>(await relay.db().db.execute(sql`select sent_at is not null as sent from plinth.user_events where message_id = ${messageId}::uuid`))[0]?.sent,
+        { timeoutMs: 5_000, message: 'marked sent after the confirm' },
+      );
 
       relay.outbox().registerMetrics(relay.app.metrics);
       // The backlog is read at most every 500 ms: wait for a reading taken after the mark.
@@ -164,6 +148,8 @@ describe('outbox relay on PostgreSQL and RabbitMQ', () => {
       assert.equal(report.status, 'degraded');
       assert.equal(report.checks['user_events']?.critical, false);
       await assert.rejects(relay.outbox().healthCheck(), /40 events pending, oldest \d+\.\d s; publishing fails/);
+      relay.outbox().registerMetrics(relay.app.metrics);
+      assert.match(await relay.app.metrics.metrics(), /plinth_outbox_publish_failures_total\{outbox="user_events",app="[^"]+"\} [1-9]/, 'failed publishes counted');
       assert.equal(consumer.received.length, 0);
       await proxy.restore();
       await waitFor(() => consumer.received.length >= 40, { timeoutMs: 15_000, message: 'backlog drained' });

@@ -109,3 +109,22 @@ export function duplicates(received: readonly Received[]): string[] {
   for (const { messageId } of received) (seen.has(messageId) ? twice : seen).add(messageId);
   return [...twice];
 }
+
+/** Writes `count` events, `concurrency` transactions at a time, each event in its own transaction. */
+export async function writeEvents(
+  relay: RelayApp,
+  count: number,
+  options: { concurrency?: number; key?: (i: number) => string | undefined } = {},
+): Promise<string[]> {
+  const ids: string[] = new Array<string>(count);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < count) {
+      const i = next++;
+      const key = options.key?.(i);
+      ids[i] = await relay.db().transaction((tx) => relay.outbox().add(tx, 'user.created', { i, key: key ?? null }, key ? { key } : {}));
+    }
+  };
+  await Promise.all(Array.from({ length: options.concurrency ?? 8 }, worker));
+  return ids;
+}
