@@ -51,14 +51,17 @@ describe('registration follows readiness', () => {
     await waitFor(() => consul.services().length === 1, { timeoutMs: 10_000 });
 
     // A client opening a fresh connection every few ms, as one that resolved this instance would.
+    // lastAccepted is when the newest answered connection was opened, not when its answer came:
+    // one opened before the deregistration and answered after it proves nothing.
     let lastAccepted = 0;
     let firstRefused = 0;
     let probing = true;
     const prober = (async () => {
       while (probing) {
+        const openedAt = Date.now();
         try {
           await get(`${peer.url}/health/live`, 500);
-          lastAccepted = Date.now();
+          lastAccepted = openedAt;
         } catch {
           if (firstRefused === 0) firstRefused = Date.now();
         }
