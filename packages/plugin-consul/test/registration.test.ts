@@ -160,18 +160,22 @@ describe('shutdown with Consul in trouble', () => {
 });
 
 describe('Consul down at startup', () => {
-  it('serves degraded, then registers once the agent is back', async () => {
+  it('serves degraded, then registers and starts its watches once the agent is back', async () => {
     const consul = await fakeConsul();
     await consul.down();
-    const peer = await startPeer(consul);
+    // The app watches its own service from an onStart, while the agent is still down.
+    const peer = await startPeer(consul, { FIXTURE_WATCH: 'peer-app' });
     track(peer.proc);
     const ready = await peer.proc.waitForHttp(`${peer.url}/health/ready`, { status: 200, timeoutMs: 10_000 });
     assert.match(ready.body, /degraded/);
     await sleep(300);
     assert.equal(eventsOf(consul, 'register').length, 0);
+    assert.equal(peer.proc.lines.filter((l) => typeof l === 'object' && l['msg'] === 'watch changed').length, 0, 'nothing to report while the agent is down');
     await consul.up();
     const registered = await waitFor(() => eventsOf(consul, 'register')[0], { timeoutMs: 10_000 });
     assert.equal(registered.port, peer.port);
     await peer.proc.waitForLine(/"to":"ready"/, 10_000);
+    // The watch begun during the outage now answers, and sees this instance.
+    await peer.proc.waitForLine((line) => typeof line === 'object' && line['msg'] === 'watch changed' && (line['ids'] as string[]).includes(registered.serviceId), 10_000);
   });
 });
