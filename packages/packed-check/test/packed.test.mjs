@@ -1,6 +1,6 @@
 import process from 'node:process';
 import { strict as assert } from 'node:assert';
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -26,7 +26,8 @@ const tarballs = () => Object.fromEntries([...packed].map(([name, p]) => [name, 
 before(async () => {
   work = await mkdtemp(path.join(os.tmpdir(), 'plinth-packed-'));
   const publics = [];
-  for (const dir of ['core', 'plugin-postgres', 'plugin-redis', 'plugin-rabbitmq', 'testing', 'testkit']) {
+  // Every package in the repository: one added later is checked without being listed here.
+  for (const dir of (await readdir(path.join(repo, 'packages'))).sort()) {
     const manifest = JSON.parse(await readFile(path.join(repo, 'packages', dir, 'package.json'), 'utf8'));
     if (!manifest.private) publics.push({ dir: path.join(repo, 'packages', dir), manifest });
   }
@@ -43,7 +44,16 @@ after(async () => {
 
 describe('packed packages', () => {
   it('are the public ones, and the private test support is not among them', () => {
-    assert.deepEqual([...packed.keys()].sort(), ['@plinth/core', '@plinth/plugin-postgres', '@plinth/plugin-rabbitmq', '@plinth/plugin-redis', '@plinth/testing']);
+    assert.deepEqual([...packed.keys()].sort(), [
+      '@plinth/core',
+      '@plinth/outbox',
+      '@plinth/plugin-consul',
+      '@plinth/plugin-postgres',
+      '@plinth/plugin-rabbitmq',
+      '@plinth/plugin-redis',
+      '@plinth/plugin-sentry',
+      '@plinth/testing',
+    ]);
   });
 
   it('contain dist, types, README and LICENSE, and no tests, configs or build state', () => {
@@ -108,13 +118,18 @@ describe('installed into a new project', () => {
     assert.doesNotMatch(stderr, /ERR_REQUIRE/);
   });
 
-  for (const [label, tsc] of [
-    ['the pinned TypeScript', () => path.join(consumer, 'node_modules/typescript/bin/tsc')],
-    ['the current TypeScript major', () => path.join(work, 'ts-current/node_modules/typescript/bin/tsc')],
+  it('tries a newer TypeScript major than the one the repository pins', () => {
+    assert.ok(Number(TS_CURRENT.split('.')[0]) > Number(TS_PINNED.split('.')[0]), `${TS_CURRENT} is not a newer major than ${TS_PINNED}`);
+  });
+
+  for (const [label, tsc, expected] of [
+    ['the pinned TypeScript', () => path.join(consumer, 'node_modules/typescript/bin/tsc'), TS_PINNED],
+    ['the current TypeScript major', () => path.join(work, 'ts-current/node_modules/typescript/bin/tsc'), TS_CURRENT],
   ]) {
-    it(`compiles a decorated service with ${label} and runs it`, async () => {
+    it(`compiles a decorated service with ${label} (${expected}) and runs it`, async () => {
       const outDir = `dist-${label.split(' ').pop()}-${label.length}`;
       const { stdout: version } = await run(process.execPath, [tsc(), '--version'], { cwd: consumer });
+      assert.equal(version.trim(), `Version ${expected}`, 'the compiler that ran is the one asked for');
       await run(process.execPath, [tsc(), '-p', '.', '--outDir', outDir], { cwd: consumer });
       const { stdout } = await run(process.execPath, [path.join(outDir, 'main.js')], { cwd: consumer });
       assert.match(stdout, /"greeting":"hello Ada"/, `the compiled service did not run (${version.trim()})`);

@@ -34,6 +34,15 @@ export function checkStatusOf(state: AppState): CheckStatus {
   return state === 'ready' ? 'passing' : state === 'degraded' ? 'warning' : 'critical';
 }
 
+/**
+ * The agent as logs and `/health` show it: `host:port` and any path, never user or
+ * password. Not the URL itself: the URL is sensitive, so core would mask all of it.
+ */
+function agentTarget(url: string): string {
+  const { host, pathname } = new URL(url);
+  return pathname === '/' ? host : `${host}${pathname.replace(/\/$/, '')}`;
+}
+
 const STARTED: ReadonlySet<AppState> = new Set(['ready', 'degraded']);
 const NEVER = new AbortController().signal;
 
@@ -45,7 +54,7 @@ const NEVER = new AbortController().signal;
 export class ConsulPlugin implements PreStart, OnStop, HealthCheck {
   /** `consul` with a URL, else `embedded` (the in-process registry). */
   readonly mode: 'consul' | 'embedded';
-  /** Where it connects (the agent URL, password masked), or `embedded`. */
+  /** Where it connects (the agent's `host:port`, never user or password), or `embedded`. */
   readonly target: string;
   /** The name and ID this app registers under. */
   readonly serviceName: string;
@@ -75,7 +84,7 @@ export class ConsulPlugin implements PreStart, OnStop, HealthCheck {
       this.#discovery = registry;
     } else {
       this.mode = 'consul';
-      this.target = ctx.redact(url);
+      this.target = agentTarget(url);
       this.#client = new ConsulClient(url, config.token || undefined);
       this.#discovery = new ConsulDiscovery({
         client: this.#client,

@@ -6,8 +6,9 @@ import { setting } from '@plinth/core';
  */
 export const consulSettings = {
   url: setting.url({
-    doc: 'Consul agent HTTP API (http://127.0.0.1:8500, https:// for TLS); a password in it is masked. Unset = embedded in-process registry',
+    doc: 'Consul agent HTTP API (http://127.0.0.1:8500, https:// for TLS); user and password in it become basic auth. Unset = embedded in-process registry',
     protocols: ['http:', 'https:'],
+    sensitive: true,
   }),
   token: setting.string({ doc: 'ACL token sent as X-Consul-Token with every request', sensitive: true }),
   serviceName: setting.nonEmptyString({ doc: 'Name this app registers under; default: the app name' }),

@@ -97,5 +97,6 @@ describe('settings', () => {
       assert.ok(names.includes(name), `${name} is documented`);
     }
     assert.equal(entries.find((e) => e.env.endsWith('_TOKEN'))?.sensitive, true);
+    assert.equal(entries.find((e) => e.env.endsWith('_URL'))?.sensitive, true, 'a password in the URL is a secret too');
   });
 });

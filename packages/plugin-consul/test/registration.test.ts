@@ -51,14 +51,17 @@ describe('registration follows readiness', () => {
     await waitFor(() => consul.services().length === 1, { timeoutMs: 10_000 });
 
     // A client opening a fresh connection every few ms, as one that resolved this instance would.
+    // lastAccepted is when the newest answered connection was opened, not when its answer came:
+    // one opened before the deregistration and answered after it proves nothing.
     let lastAccepted = 0;
     let firstRefused = 0;
     let probing = true;
     const prober = (async () => {
       while (probing) {
+        const openedAt = Date.now();
         try {
           await get(`${peer.url}/health/live`, 500);
-          lastAccepted = Date.now();
+          lastAccepted = openedAt;
         } catch {
           if (firstRefused === 0) firstRefused = Date.now();
         }
@@ -157,18 +160,22 @@ describe('shutdown with Consul in trouble', () => {
 });
 
 describe('Consul down at startup', () => {
-  it('serves degraded, then registers once the agent is back', async () => {
+  it('serves degraded, then registers and starts its watches once the agent is back', async () => {
     const consul = await fakeConsul();
     await consul.down();
-    const peer = await startPeer(consul);
+    // The app watches its own service from an onStart, while the agent is still down.
+    const peer = await startPeer(consul, { FIXTURE_WATCH: 'peer-app' });
     track(peer.proc);
     const ready = await peer.proc.waitForHttp(`${peer.url}/health/ready`, { status: 200, timeoutMs: 10_000 });
     assert.match(ready.body, /degraded/);
     await sleep(300);
     assert.equal(eventsOf(consul, 'register').length, 0);
+    assert.equal(peer.proc.lines.filter((l) => typeof l === 'object' && l['msg'] === 'watch changed').length, 0, 'nothing to report while the agent is down');
     await consul.up();
     const registered = await waitFor(() => eventsOf(consul, 'register')[0], { timeoutMs: 10_000 });
     assert.equal(registered.port, peer.port);
     await peer.proc.waitForLine(/"to":"ready"/, 10_000);
+    // The watch begun during the outage now answers, and sees this instance.
+    await peer.proc.waitForLine((line) => typeof line === 'object' && line['msg'] === 'watch changed' && (line['ids'] as string[]).includes(registered.serviceId), 10_000);
   });
 });
