@@ -63,17 +63,33 @@ describe('unavailableResponder', () => {
     }
   });
 
-  it('gives express an error middleware that hands other errors to next()', async () => {
+  it('gives express an error middleware that answers 503 for an unavailable plugin and hands other errors to next()', async () => {
     const { app } = testApp({ plugins: [controllable('db')], env: {} });
     await app.start();
-    const middleware = unavailableResponder(app).expressErrorHandler();
+    const middleware = unavailableResponder(app, { retryAfterSeconds: 2 }).expressErrorHandler();
     const passed: unknown[] = [];
-    const res = new http.ServerResponse(new http.IncomingMessage(null as never));
+    let failure: unknown = new Error('query failed', { cause: new PluginUnavailableError('controllable', 'db') });
+    // What express does with a route's error: the error middleware, then its own 500 on next(error).
+    const server = http.createServer((req, res) =>
+      middleware(failure, req, res, (error) => {
+        passed.push(error);
+        res.statusCode = 500;
+        res.end();
+      }),
+    );
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
     try {
-      middleware(new Error('a bug'), {}, res, (error) => passed.push(error));
-      assert.equal(passed.length, 1);
-      assert.equal(res.headersSent, false);
+      const unavailable = await fetch(url);
+      assert.equal(unavailable.status, 503);
+      assert.equal(unavailable.headers.get('retry-after'), '2');
+      assert.equal(passed.length, 0);
+
+      failure = new Error('a bug');
+      assert.equal((await fetch(url)).status, 500);
+      assert.deepEqual(passed, [failure]);
     } finally {
+      server.close();
       await app.stop();
     }
   });

@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import { PluginUnavailableError } from '../errors.js';
 
-/** What the responder needs of the app: its logger and its components (plugins with their availability). */
 /** What the responder reads of the app (an `App` is one). */
 export interface UnavailableSource {
   readonly logger: Logger;
@@ -132,7 +132,7 @@ export class UnavailableResponder {
 
   #dependencyOf(error: unknown): string | undefined {
     for (const link of causeChain(error)) {
-      if (isPluginUnavailable(link)) return String((link as { prefix?: unknown }).prefix ?? 'a dependency');
+      if (PluginUnavailableError.is(link)) return link.prefix;
     }
     const down = this.#pluginsDown();
     if (causeChain(error).some((link) => CONNECTION_CODES.has(String((link as { code?: unknown }).code)))) {
@@ -198,11 +198,6 @@ function causeChain(error: unknown): unknown[] {
     current = (current as { cause?: unknown }).cause;
   }
   return chain;
-}
-
-/** By name, not `instanceof`: the error may come from another copy of this package. */
-function isPluginUnavailable(value: unknown): boolean {
-  return value instanceof Error && value.name === 'PluginUnavailableError';
 }
 
 function isClientError(error: unknown): boolean {
