@@ -50,6 +50,27 @@ describe('unavailableResponder', () => {
     }
   });
 
+  it('ends an outage when the plugins it refused requests for are back, though another plugin is still down', async () => {
+    const { app, logs } = testApp({ plugins: [controllable('db'), controllable('events', { critical: false })], env: {} });
+    await app.start();
+    const db = app.plugin('db') as ControllablePlugin;
+    const events = app.plugin('events') as ControllablePlugin;
+    const { server, url } = await serverFailingWith(app, () => new PluginUnavailableError('controllable', 'db', 'connection refused'));
+    try {
+      db.ctx.availability.markUnavailable('connection lost');
+      events.ctx.availability.markUnavailable('publishes failing');
+      assert.equal((await fetch(url)).status, 503);
+      db.ctx.availability.markAvailable();
+      const back = () => logs.lines.filter((line) => /are back: 1 request\(s\) were answered 503/.test(String(line['msg'])));
+      const deadline = Date.now() + 3000;
+      while (back().length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.equal(back().length, 1, 'the outage of db is over while events, which refused no request, is still down');
+    } finally {
+      server.close();
+      await app.stop();
+    }
+  });
+
   it('leaves client errors and ordinary failures alone', async () => {
     const { app } = testApp({ plugins: [controllable('db')], env: {} });
     await app.start();
