@@ -144,10 +144,11 @@ describe('example service on the real servers', () => {
     await database?.drop();
   });
 
-  it('serves the users API', async () => {
+  it('serves the users API; its health server listens on the service\'s own HTTP host', async () => {
     const service = await startService(env);
     try {
       await exerciseApi(service);
+      assert.ok(service.process.lines.some((line) => typeof line === 'object' && /^health endpoints listening on 127\.0\.0\.1:\d+$/.test(String(line['msg']))), service.process.tail());
     } finally {
       assert.equal(await stopService(service), 0);
     }

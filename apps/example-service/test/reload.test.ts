@@ -8,8 +8,8 @@ import { startService } from './support/service-process.js';
 
 const message = (pattern: RegExp) => (line: OutputLine): boolean => typeof line === 'object' && pattern.test(String(line['msg']));
 
-describe('reloading the example service\'s config on SIGHUP', () => {
-  it('applies a valid change and refuses an invalid one under keep-alive load, without one failed request', async () => {
+describe('signals that do not stop the example service', () => {
+  it('SIGHUP applies a valid change and refuses an invalid one, SIGUSR2 is logged and ignored, under keep-alive load, without one failed request', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'example-reload-'));
     const envFile = path.join(dir, 'example.env');
     writeFileSync(envFile, 'EXAMPLE_SERVICE_LOG_LEVEL=info\n');
@@ -35,6 +35,13 @@ describe('reloading the example service\'s config on SIGHUP', () => {
       assert.deepEqual(refused['problems'], ['EXAMPLE_SERVICE_LOG_LEVEL', 'EXAMPLE_SERVICE_ERROR_TRACKING_SAMPLE_RATE']);
       before = load.report().completed;
       await waitFor(() => load.report().completed > before + 50, { timeoutMs: 15_000 });
+
+      // Its default action would end the process (exit 140) mid-request.
+      service.process.signal('SIGUSR2');
+      await service.process.waitForLine(message(/^received SIGUSR2: ignored, the app keeps serving$/), 15_000);
+      before = load.report().completed;
+      await waitFor(() => load.report().completed > before + 50, { timeoutMs: 15_000 });
+      assert.equal(service.process.exitInfo, undefined, 'still running');
 
       const report = await load.stop();
       assert.equal(report.completed, report.byStatus[200], JSON.stringify(report.byStatus));

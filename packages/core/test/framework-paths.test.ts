@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import net from 'node:net';
 import { describe, it } from 'node:test';
 import Fastify from 'fastify';
-import { ConfigError } from '../src/index.js';
+import { ConfigError, setting } from '../src/index.js';
 import { spawnFixture } from './fixtures/harness.js';
 import { testApp } from './support/scripted-plugin.js';
 
@@ -45,4 +45,27 @@ describe('the framework\'s own paths and port', () => {
       blocker.close();
     }
   });
+});
+
+describe('the health server\'s address', () => {
+  const httpHost = { httpHost: setting.string({ doc: 'Address the service listens on' }) };
+  const cases = [
+    { why: 'the service\'s own HTTP host, even in a pod', env: { TEST_APP_HTTP_HOST: '127.0.0.1', KUBERNETES_SERVICE_HOST: '10.0.0.1' }, address: '127.0.0.1' },
+    { why: 'HEALTH_HOST over the service\'s own HTTP host', env: { TEST_APP_HTTP_HOST: '0.0.0.0', TEST_APP_HEALTH_HOST: '127.0.0.1' }, address: '127.0.0.1' },
+    { why: 'every interface in a pod without an HTTP host (the kubelet probes the pod IP)', env: { KUBERNETES_SERVICE_HOST: '10.0.0.1' }, address: '0.0.0.0' },
+    { why: 'loopback elsewhere without an HTTP host', env: {}, address: '127.0.0.1' },
+  ];
+  for (const { why, env, address } of cases) {
+    it(`listens on ${address}: ${why}`, async () => {
+      const { app, logs } = testApp({ settings: httpHost, env });
+      await app.start();
+      try {
+        const health = await app.serveHealth({ port: 0 });
+        assert.equal((health.server.address() as net.AddressInfo).address, address);
+        assert.ok(logs.lines.some((l) => l['msg'] === `health endpoints listening on ${address}:${health.port}`));
+      } finally {
+        await app.stop();
+      }
+    });
+  }
 });

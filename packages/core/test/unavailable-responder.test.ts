@@ -50,6 +50,27 @@ describe('unavailableResponder', () => {
     }
   });
 
+  it('ends an outage when the plugins it refused requests for are back, though another plugin is still down', async () => {
+    const { app, logs } = testApp({ plugins: [controllable('db'), controllable('events', { critical: false })], env: {} });
+    await app.start();
+    const db = app.plugin('db') as ControllablePlugin;
+    const events = app.plugin('events') as ControllablePlugin;
+    const { server, url } = await serverFailingWith(app, () => new PluginUnavailableError('controllable', 'db', 'connection refused'));
+    try {
+      db.ctx.availability.markUnavailable('connection lost');
+      events.ctx.availability.markUnavailable('publishes failing');
+      assert.equal((await fetch(url)).status, 503);
+      db.ctx.availability.markAvailable();
+      const back = () => logs.lines.filter((line) => /are back: 1 request\(s\) were answered 503/.test(String(line['msg'])));
+      const deadline = Date.now() + 3000;
+      while (back().length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.equal(back().length, 1, 'the outage of db is over while events, which refused no request, is still down');
+    } finally {
+      server.close();
+      await app.stop();
+    }
+  });
+
   it('leaves client errors and ordinary failures alone', async () => {
     const { app } = testApp({ plugins: [controllable('db')], env: {} });
     await app.start();
@@ -63,17 +84,33 @@ describe('unavailableResponder', () => {
     }
   });
 
-  it('gives express an error middleware that hands other errors to next()', async () => {
+  it('gives express an error middleware that answers 503 for an unavailable plugin and hands other errors to next()', async () => {
     const { app } = testApp({ plugins: [controllable('db')], env: {} });
     await app.start();
-    const middleware = unavailableResponder(app).expressErrorHandler();
+    const middleware = unavailableResponder(app, { retryAfterSeconds: 2 }).expressErrorHandler();
     const passed: unknown[] = [];
-    const res = new http.ServerResponse(new http.IncomingMessage(null as never));
+    let failure: unknown = new Error('query failed', { cause: new PluginUnavailableError('controllable', 'db') });
+    // What express does with a route's error: the error middleware, then its own 500 on next(error).
+    const server = http.createServer((req, res) =>
+      middleware(failure, req, res, (error) => {
+        passed.push(error);
+        res.statusCode = 500;
+        res.end();
+      }),
+    );
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
     try {
-      middleware(new Error('a bug'), {}, res, (error) => passed.push(error));
-      assert.equal(passed.length, 1);
-      assert.equal(res.headersSent, false);
+      const unavailable = await fetch(url);
+      assert.equal(unavailable.status, 503);
+      assert.equal(unavailable.headers.get('retry-after'), '2');
+      assert.equal(passed.length, 0);
+
+      failure = new Error('a bug');
+      assert.equal((await fetch(url)).status, 500);
+      assert.deepEqual(passed, [failure]);
     } finally {
+      server.close();
       await app.stop();
     }
   });

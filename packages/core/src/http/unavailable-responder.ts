@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import { PluginUnavailableError } from '../errors.js';
 
-/** What the responder needs of the app: its logger and its components (plugins with their availability). */
 /** What the responder reads of the app (an `App` is one). */
 export interface UnavailableSource {
   readonly logger: Logger;
@@ -58,9 +58,11 @@ interface Outage {
   readonly startedAt: number;
   lastAnsweredAt: number;
   answered: number;
+  /** The plugins requests were refused for: the outage is theirs, not every plugin's. */
+  readonly dependencies: Set<string>;
 }
 
-/** An outage ends once every plugin is available and no 503 was needed for this long. */
+/** An outage ends once the plugins it refused requests for are available and no 503 was needed for this long. */
 const QUIET_MS = 1000;
 
 /**
@@ -132,7 +134,7 @@ export class UnavailableResponder {
 
   #dependencyOf(error: unknown): string | undefined {
     for (const link of causeChain(error)) {
-      if (isPluginUnavailable(link)) return String((link as { prefix?: unknown }).prefix ?? 'a dependency');
+      if (PluginUnavailableError.is(link)) return link.prefix;
     }
     const down = this.#pluginsDown();
     if (causeChain(error).some((link) => CONNECTION_CODES.has(String((link as { code?: unknown }).code)))) {
@@ -147,9 +149,10 @@ export class UnavailableResponder {
     if (this.#outage) {
       this.#outage.answered += 1;
       this.#outage.lastAnsweredAt = now;
+      this.#outage.dependencies.add(dependency);
       return;
     }
-    this.#outage = { startedAt: now, lastAnsweredAt: now, answered: 1 };
+    this.#outage = { startedAt: now, lastAnsweredAt: now, answered: 1, dependencies: new Set([dependency]) };
     const reason = this.#pluginsDown().find((plugin) => plugin.prefix === dependency)?.reason ?? firstLine(error);
     this.#app.logger.warn(
       { dependency, reason },
@@ -159,12 +162,17 @@ export class UnavailableResponder {
     this.#timer.unref();
   }
 
-  /** Over when every plugin is available again and the last 503 is a quiet second old: log what it cost. */
+  /**
+   * Over when the plugins it refused requests for are available again and the last 503 is
+   * a quiet second old: log what it cost. A plugin that no request was refused for (a
+   * non-critical one still catching up, say) does not hold the outage open.
+   */
   #endIfOver(): void {
     const outage = this.#outage;
     if (!outage) return;
     const now = performance.now();
-    if (this.#pluginsDown().length > 0 || now - outage.lastAnsweredAt < QUIET_MS) return;
+    const stillDown = this.#pluginsDown().some((plugin) => outage.dependencies.has(plugin.prefix));
+    if (stillDown || now - outage.lastAnsweredAt < QUIET_MS) return;
     clearInterval(this.#timer);
     this.#timer = undefined;
     this.#outage = undefined;
@@ -198,11 +206,6 @@ function causeChain(error: unknown): unknown[] {
     current = (current as { cause?: unknown }).cause;
   }
   return chain;
-}
-
-/** By name, not `instanceof`: the error may come from another copy of this package. */
-function isPluginUnavailable(value: unknown): boolean {
-  return value instanceof Error && value.name === 'PluginUnavailableError';
 }
 
 function isClientError(error: unknown): boolean {
