@@ -11,17 +11,9 @@ import {
   type PluginTarget,
   type PreStart,
 } from '@plinth/core';
-import {
-  circuitBreaker,
-  CircuitState,
-  ConsecutiveBreaker,
-  ExponentialBackoff,
-  handleWhen,
-  isBrokenCircuitError,
-  retry,
-  wrap,
-  type IPolicy,
-} from 'cockatiel';
+import { OperationTimeoutError } from '@plinth/core/lifecycle';
+import { BreakerOpenError, type Breaker, type BreakerState, type PluginHistogram } from '@plinth/core/resilience';
+import { ExponentialBackoff, handleWhen, retry, type RetryPolicy } from 'cockatiel';
 import { isRetryableStatus, UpstreamError } from './errors.js';
 import { notFoundFake, type FakeUpstream, type UpstreamResponse } from './fake.js';
 import type { HttpUpstreamSettings } from './settings.js';
@@ -33,7 +25,10 @@ export interface HttpUpstreamOptions {
   readonly fake?: FakeUpstream;
 }
 
-export type CircuitStateName = 'closed' | 'open' | 'halfOpen' | 'isolated';
+export type CircuitStateName = BreakerState;
+
+/** How a call ended, the `outcome` label of the request duration. */
+type Outcome = 'ok' | 'error_status' | 'failed' | 'refused';
 
 /** What the plugin counted since it started, for a metrics endpoint or a test. */
 export interface HttpUpstreamStats {
@@ -43,48 +38,48 @@ export interface HttpUpstreamStats {
   readonly retries: number;
 }
 
-const STATE_NAMES: Record<CircuitState, CircuitStateName> = {
-  [CircuitState.Closed]: 'closed',
-  [CircuitState.Open]: 'open',
-  [CircuitState.HalfOpen]: 'halfOpen',
-  [CircuitState.Isolated]: 'isolated',
-};
-
 type Context = PluginContext<SettingsOf<HttpUpstreamSettings>, HttpUpstreamOptions>;
 
 /**
  * A client for one HTTP upstream. Calls go through retries (connection errors, timeouts,
- * 502/503/504) inside a circuit breaker: after `BREAKER_FAILURES` failed calls in a row the
+ * 502/503/504) around core's circuit breaker (`ctx.breaker`, so its state is in `/health`
+ * and the `plinth_breaker_*` metrics): after `BREAKER_FAILURES` failed attempts in a row the
  * circuit opens, the plugin reports itself unavailable (the app is degraded, calls fail fast
  * with `PluginUnavailableError`), and one trial call after `BREAKER_COOLDOWN` closes it again.
  */
 export class HttpUpstreamPlugin implements PreStart, OnStop, HealthCheck, PluginTarget {
   readonly #ctx: Context;
-  readonly #policy: IPolicy;
-  readonly #breaker;
+  readonly #retries: RetryPolicy;
+  readonly #breaker: Breaker;
+  readonly #duration: PluginHistogram<'outcome'>;
   readonly #lifetime = new AbortController();
   readonly #fake: FakeUpstream;
   #transport: Transport | undefined;
   #started = false;
+  #circuitOpen = false;
   #stopping: Promise<void> | undefined;
   #stats = { calls: 0, failedAttempts: 0, retries: 0 };
 
   constructor(ctx: Context) {
     this.#ctx = ctx;
     this.#fake = ctx.options.fake ?? notFoundFake(ctx.config.healthPath);
-    const transient = handleWhen((error) => this.#isTransient(error));
-    this.#breaker = circuitBreaker(transient, {
-      halfOpenAfter: ctx.config.breakerCooldown,
-      breaker: new ConsecutiveBreaker(ctx.config.breakerFailures),
+    // Only what a retry could outlast counts against the breaker: a 404 is an answer.
+    this.#breaker = ctx.breaker('upstream', {
+      timeoutMs: ctx.config.timeout,
+      consecutiveFailures: ctx.config.breakerFailures,
+      halfOpenAfterMs: ctx.config.breakerCooldown,
+      isFailure: (error) => this.#isTransient(error),
     });
-    const retries = retry(transient, {
-      maxAttempts: ctx.config.retries,
-      backoff: new ExponentialBackoff({ initialDelay: 50, maxDelay: 1000 }),
+    this.#retries = retry(
+      handleWhen((error) => this.#isTransient(error)),
+      { maxAttempts: ctx.config.retries, backoff: new ExponentialBackoff({ initialDelay: 50, maxDelay: 1000 }) },
+    );
+    this.#retries.onRetry(() => this.#stats.retries++);
+    this.#duration = ctx.metrics.histogram<'outcome'>({
+      name: 'plinth_http_upstream_request_duration_seconds',
+      help: 'Calls to the upstream, retries included, by outcome (ok, error_status, failed, refused)',
+      labelNames: ['outcome'],
     });
-    retries.onRetry(() => this.#stats.retries++);
-    this.#policy = wrap(retries, this.#breaker);
-    this.#breaker.onBreak(() => ctx.availability.markUnavailable(`circuit open after ${ctx.config.breakerFailures} failed calls in a row`));
-    this.#breaker.onReset(() => ctx.availability.markAvailable());
   }
 
   /** True when no URL is set and the fake answers. */
@@ -101,7 +96,7 @@ export class HttpUpstreamPlugin implements PreStart, OnStop, HealthCheck, Plugin
   }
 
   get circuit(): CircuitStateName {
-    return STATE_NAMES[this.#breaker.state];
+    return this.#breaker.state;
   }
 
   get stats(): HttpUpstreamStats {
@@ -162,24 +157,59 @@ export class HttpUpstreamPlugin implements PreStart, OnStop, HealthCheck, Plugin
   async request<T = unknown>(method: string, path: string, body?: unknown, options: { signal?: AbortSignal } = {}): Promise<UpstreamResponse<T>> {
     if (!this.#started) this.#ctx.availability.assertAvailable();
     this.#stats.calls++;
+    const started = performance.now();
+    let outcome: Outcome = 'failed';
     const signals = [this.#lifetime.signal, ...(options.signal ? [options.signal] : [])];
     try {
-      return (await this.#policy.execute(async ({ signal }) => {
-        const attempt = AbortSignal.any([signal, AbortSignal.timeout(this.#ctx.config.timeout), ...signals]);
+      const response = await this.#retries.execute(({ signal }) => this.#attempt(method, path, body, AbortSignal.any([signal, ...signals])), AbortSignal.any(signals));
+      outcome = response.status >= 400 ? 'error_status' : 'ok';
+      return response as UpstreamResponse<T>;
+    } catch (error) {
+      if (BreakerOpenError.is(error)) {
+        outcome = 'refused';
+        throw new PluginUnavailableError('http-upstream', this.#ctx.prefix, this.#ctx.availability.reason ?? 'circuit open', { cause: error });
+      }
+      if (error instanceof UpstreamError) outcome = 'error_status';
+      throw error;
+    } finally {
+      this.#duration.observe({ outcome }, (performance.now() - started) / 1000);
+    }
+  }
+
+  /** One attempt through the breaker, its socket cut at TIMEOUT; availability follows the circuit. */
+  async #attempt(method: string, path: string, body: unknown, signal: AbortSignal): Promise<UpstreamResponse> {
+    const { timeout } = this.#ctx.config;
+    try {
+      return await this.#breaker.execute(async () => {
+        const cut = AbortSignal.timeout(timeout);
         try {
-          const response = await this.#send(method, path, body, attempt);
+          const response = await this.#send(method, path, body, AbortSignal.any([signal, cut]));
           if (isRetryableStatus(response.status)) throw new UpstreamError(response.status, method, path);
           return response;
         } catch (error) {
-          this.#stats.failedAttempts++;
+          // Our own cut at TIMEOUT (which closes the socket) is the breaker's timeout too, whichever timer fired first.
+          if (cut.aborted && !signal.aborted) throw new OperationTimeoutError(timeout);
           throw error;
         }
-      }, AbortSignal.any(signals))) as UpstreamResponse<T>;
+      });
     } catch (error) {
-      if (isBrokenCircuitError(error)) {
-        throw new PluginUnavailableError('http-upstream', this.#ctx.prefix, this.#ctx.availability.reason ?? 'circuit open');
-      }
+      if (!BreakerOpenError.is(error)) this.#stats.failedAttempts++;
       throw error;
+    } finally {
+      this.#followCircuit();
+    }
+  }
+
+  /** The circuit changes state only during a call, so checking after each one is enough. */
+  #followCircuit(): void {
+    const { availability, config } = this.#ctx;
+    const state = this.#breaker.state;
+    if (state === 'open' && !this.#circuitOpen) {
+      this.#circuitOpen = true;
+      availability.markUnavailable(`circuit open after ${config.breakerFailures} failed attempts in a row`);
+    } else if (state === 'closed' && this.#circuitOpen) {
+      this.#circuitOpen = false;
+      availability.markAvailable();
     }
   }
 
@@ -201,6 +231,7 @@ export class HttpUpstreamPlugin implements PreStart, OnStop, HealthCheck, Plugin
   #isTransient(error: unknown): boolean {
     if (this.#lifetime.signal.aborted) return false;
     if (UpstreamError.is(error)) return isRetryableStatus(error.status);
+    if (OperationTimeoutError.is(error)) return true;
     const code = (error as { code?: unknown; name?: unknown }).code ?? (error as { name?: unknown }).name;
     return typeof code === 'string' && /^(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|EAI_AGAIN|UND_ERR_SOCKET|ABORT_ERR|AbortError|TimeoutError)$/.test(code);
   }

@@ -1,9 +1,23 @@
 import { strict as assert } from 'node:assert';
 import { after, before, describe, it } from 'node:test';
 import { InjectPlugin, PluginUnavailableError, Service } from '@plinth/core';
+import { OperationTimeoutError } from '@plinth/core/lifecycle';
 import { createTestApp } from '@plinth/testing';
 import { httpUpstream, UpstreamError, type HttpUpstreamPlugin } from '../src/index.js';
 import { startUpstream, type UpstreamServer } from './upstream-server.js';
+
+/** The value of the sample `name` with (at least) these labels, from Prometheus text. */
+function sample(text: string, name: string, labels: Record<string, string>): number | undefined {
+  for (const line of text.split('\n')) {
+    const match = /^([a-z_:]+)\{(.*)\} (\S+)$/.exec(line);
+    if (match?.[1] !== name) continue;
+    const found = Object.fromEntries([...(match[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map(([, k, v]) => [k, v]));
+    if (Object.entries(labels).every(([k, v]) => found[k] === v)) return Number(match[3]);
+  }
+  return undefined;
+}
+
+const breakerLabels = { plugin: 'http-upstream', prefix: 'billing_api', breaker: 'upstream' };
 
 let upstream: UpstreamServer;
 before(async () => {
@@ -54,6 +68,47 @@ describe('http-upstream against a real HTTP server', () => {
     await assert.rejects(() => billing.get('/c'), (error: unknown) => PluginUnavailableError.is(error));
     assert.equal(upstream.received.length, sent, 'an open circuit sends nothing');
     await assert.rejects(() => billing.healthCheck({ signal: AbortSignal.timeout(1000) }), /circuit open/);
+  });
+
+  it('shows the open circuit in the app metrics and /health, and request durations by outcome', async () => {
+    await using test = await appWith({ url: upstream.url, retries: 0, breakerFailures: 2, breakerCooldown: 60_000 });
+    const billing = test.plugin('billing_api') as HttpUpstreamPlugin;
+    const state = (text: string, name: string) => sample(text, 'plinth_breaker_state', { ...breakerLabels, state: name });
+    assert.equal(state(await test.app.metrics.metrics(), 'closed'), 1);
+    await billing.get('/invoices');
+    upstream.fail(503, 503);
+    await assert.rejects(() => billing.get('/a'), UpstreamError);
+    await assert.rejects(() => billing.get('/b'), UpstreamError);
+    await assert.rejects(() => billing.get('/c'), (error: unknown) => PluginUnavailableError.is(error));
+    const text = await test.app.metrics.metrics();
+    assert.equal(state(text, 'open'), 1);
+    assert.equal(state(text, 'closed'), 0);
+    assert.equal(sample(text, 'plinth_breaker_opened_total', breakerLabels), 1);
+    assert.equal(sample(text, 'plinth_breaker_refused_total', breakerLabels), 1);
+    const count = (outcome: string) => sample(text, 'plinth_http_upstream_request_duration_seconds_count', { plugin: 'http-upstream', prefix: 'billing_api', outcome });
+    assert.deepEqual([count('ok'), count('error_status'), count('refused')], [1, 2, 1]);
+    const health = await test.app.health.report();
+    assert.equal(health.checks['billing_api.upstream breaker']?.status, 'down');
+    assert.ok(test.events.some((e) => e.phase === 'breaker' && e.component === 'billing_api' && e.outcome === 'degraded'));
+  });
+
+  it('counts an attempt cut at TIMEOUT as a breaker timeout', async () => {
+    const slow = await startUpstream((req, res) => {
+      if (req.url?.endsWith('/health')) return void res.writeHead(200).end();
+      setTimeout(() => res.writeHead(200).end(), 2000).unref();
+    });
+    try {
+      await using test = await appWith({ url: slow.url, timeout: 100, retries: 1, breakerFailures: 2, breakerCooldown: 60_000 });
+      const billing = test.plugin('billing_api') as HttpUpstreamPlugin;
+      await assert.rejects(() => billing.get('/slow'), (error: unknown) => OperationTimeoutError.is(error));
+      assert.equal(billing.circuit, 'open', 'both attempts timed out');
+      const text = await test.app.metrics.metrics();
+      assert.equal(sample(text, 'plinth_breaker_timeouts_total', breakerLabels), 2);
+      assert.equal(sample(text, 'plinth_http_upstream_request_duration_seconds_count', { prefix: 'billing_api', outcome: 'failed' }), 1);
+      assert.equal(test.app.state, 'degraded');
+    } finally {
+      await slow.close();
+    }
   });
 
   it('closes the circuit after the cooldown when a trial call succeeds, and the app is ready again', async () => {
