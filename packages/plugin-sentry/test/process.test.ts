@@ -22,6 +22,8 @@ function run(scenario: string, options: { preload: boolean; env?: Record<string,
       FIXTURE_SCENARIO: scenario,
       TRACKED_APP_ERROR_TRACKING_DSN: server.dsn(),
       TRACKED_APP_SHUTDOWN_DELAY: '0',
+      // No health server: nothing to collide with on a shared machine.
+      TRACKED_APP_HEALTH_PORT: '0',
       PLINTH_SENTRY_APP: options.preload ? 'tracked-app' : undefined,
       ...options.env,
     },
