@@ -51,17 +51,18 @@ export class SentryPlugin implements PreStart, OnStop, HealthCheck, OnConfigChan
   /** Why the last event could not be delivered; undefined once one is. */
   #lastSendFailure: string | undefined;
 
-  constructor(ctx: PluginContext<SentryConfig, SentryPluginOptions>) {
+  /** `turnedOff`: the declaration is turned off at deploy time; off even when the preload initialised the SDK. */
+  constructor(ctx: PluginContext<SentryConfig, SentryPluginOptions>, turnedOff = false) {
     this.#ctx = ctx;
     const { config, options, app } = ctx;
     const state = processState();
     state.pipeline.attach(app.redact.bind(app), { beforeSend: options.beforeSend, beforeBreadcrumb: options.beforeBreadcrumb });
 
-    const preloaded = state.preload?.sdk;
+    const preloaded = turnedOff ? undefined : state.preload?.sdk;
     if (preloaded?.getClient() !== undefined) {
       this.mode = 'preload';
       this.#attach(preloaded);
-    } else if (config.dsn !== undefined) {
+    } else if (config.dsn !== undefined && !turnedOff) {
       this.mode = 'plugin';
     } else {
       this.mode = 'off';
