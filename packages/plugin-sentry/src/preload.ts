@@ -7,18 +7,18 @@
  * `PLINTH_SENTRY_APP` (the app's name as given to `createApp`, e.g. `example-service`) and
  * `PLINTH_SENTRY_PREFIX` (default `error_tracking`); it reads
  * `{APP}_{PREFIX}_DSN`, `_ENVIRONMENT`, `_RELEASE`, `_SAMPLE_RATE`, `_TRACES_SAMPLE_RATE`, `_DEBUG`.
- * Without a DSN it does nothing.
+ * Without a DSN it does nothing, and does not load the SDK.
  */
 import { messageOf } from '@plinth/core';
-import * as Sentry from '@sentry/node';
 import { readSettingsFromEnv } from './preload-config.js';
 import { processState } from './process-state.js';
+import { importSdk } from './sdk.js';
 import { nodeOptions } from './sdk-options.js';
 import { sentrySettings } from './settings.js';
 
 export const DEFAULT_PREFIX = 'error_tracking';
 
-function preload(env: NodeJS.ProcessEnv): void {
+async function preload(env: NodeJS.ProcessEnv): Promise<void> {
   const app = env.PLINTH_SENTRY_APP;
   if (app === undefined || app === '') {
     process.stderr.write('@plinth/plugin-sentry/preload: PLINTH_SENTRY_APP is not set (the app name, e.g. user-service): Sentry not initialised\n');
@@ -35,8 +35,9 @@ function preload(env: NodeJS.ProcessEnv): void {
   }
   const dsn = config.dsn;
   if (dsn === undefined) return;
-  Sentry.init(nodeOptions({ ...config, dsn }));
-  processState().preload = { app, prefix };
+  const sdk = await importSdk();
+  sdk.init(nodeOptions(sdk, { ...config, dsn }));
+  processState().preload = { app, prefix, sdk };
 }
 
-preload(process.env);
+await preload(process.env);

@@ -1,9 +1,12 @@
 import { ScrubPipeline } from './pipeline.js';
+import type { SentrySdk } from './sdk.js';
 
 /** Who initialised the SDK in this process before the app existed. */
 export interface PreloadRecord {
   readonly app: string;
   readonly prefix: string;
+  /** The SDK module it loaded and initialised. */
+  readonly sdk: SentrySdk;
 }
 
 interface SentryProcessState {

@@ -1,8 +1,9 @@
-import * as Sentry from '@sentry/node';
+import type { SeverityLevel } from '@sentry/node';
 import type { ErrorContext } from '@plinth/core';
+import type { SentrySdk } from './sdk.js';
 
 /** Severity when the reporter gives none: what ended or crashed the process is fatal. */
-function defaultLevel(context: ErrorContext): Sentry.SeverityLevel {
+function defaultLevel(context: ErrorContext): SeverityLevel {
   return context.source === 'startup' || context.source === 'uncaughtException' ? 'fatal' : 'error';
 }
 
@@ -26,11 +27,11 @@ export function reportTags(context: ErrorContext): Record<string, string | numbe
 }
 
 /** Sends one report of the app's error channel as an exception event (a message when no error was given). */
-export function captureReport(error: unknown, context: ErrorContext): string {
-  return Sentry.withScope((scope) => {
+export function captureReport(sdk: SentrySdk, error: unknown, context: ErrorContext): string {
+  return sdk.withScope((scope) => {
     scope.setLevel(context.level ?? defaultLevel(context));
     scope.setTags(reportTags(context));
-    if (error === undefined || error === null) return Sentry.captureMessage(`${context.source} failure`);
-    return Sentry.captureException(error);
+    if (error === undefined || error === null) return sdk.captureMessage(`${context.source} failure`);
+    return sdk.captureException(error);
   });
 }

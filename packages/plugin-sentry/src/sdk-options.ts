@@ -1,5 +1,6 @@
-import { fastifyIntegration, type NodeOptions } from '@sentry/node';
+import type { NodeOptions } from '@sentry/node';
 import { processState } from './process-state.js';
+import type { SentrySdk } from './sdk.js';
 import type { SentryConfig } from './settings.js';
 
 /**
@@ -31,7 +32,7 @@ const DATA_COLLECTION: NonNullable<NodeOptions['dataCollection']> = {
 };
 
 /** `init` options from the settings: the same whether the preload or the plugin initialises. */
-export function nodeOptions(config: SentryConfig & { readonly dsn: string }, extra: NodeOptions = {}): NodeOptions {
+export function nodeOptions(sdk: SentrySdk, config: SentryConfig & { readonly dsn: string }, extra: NodeOptions = {}): NodeOptions {
   const userIntegrations = extra.integrations;
   return {
     ...extra,
@@ -46,7 +47,7 @@ export function nodeOptions(config: SentryConfig & { readonly dsn: string }, ext
     integrations: (defaults: Integration[]) => {
       const kept = defaults.filter((integration) => !LEFT_OUT.has(integration.name) && integration.name !== 'Fastify');
       // Fastify spans stay; its 5xx errors come through plinth's report, tagged with the route.
-      kept.push(fastifyIntegration({ shouldHandleError: () => false }));
+      kept.push(sdk.fastifyIntegration({ shouldHandleError: () => false }));
       if (typeof userIntegrations === 'function') return userIntegrations(kept);
       return [...kept, ...(userIntegrations ?? [])];
     },

@@ -17,7 +17,7 @@ export const sentry = definePlugin<typeof sentrySettings, SentryPlugin, SentryPl
   settings: sentrySettings,
   create: (ctx) => new SentryPlugin(ctx),
   // Declared `optional: true` and turned off: reporting off, every event dropped.
-  noop: (ctx) => new SentryPlugin({ ...ctx, config: { ...ctx.config, dsn: undefined } }),
+  noop: (ctx) => new SentryPlugin(ctx, true),
   validateOptions(options) {
     for (const hook of ['beforeSend', 'beforeBreadcrumb'] as const) {
       if (options[hook] !== undefined && typeof options[hook] !== 'function') throw new TypeError(`sentry ${hook} must be a function`);

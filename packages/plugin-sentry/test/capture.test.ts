@@ -207,7 +207,10 @@ describe('the API for services', () => {
     assert.equal((await server.waitForEvent((e) => e.message === 'checkout slow')).level, 'info');
     assert.equal(tagsOf(await server.waitForEvent((e) => e.message === 'inside the scope')).scoped, 'yes');
     assert.equal(tagsOf(await server.waitForEvent((e) => e.message === 'outside the scope')).scoped, undefined);
-    assert.equal(typeof tracker.sdk.captureEvent, 'function', 'the raw SDK');
+    assert.ok(tracker.sdk, 'the raw SDK');
+    tracker.sdk.captureEvent({ message: 'through the raw SDK' });
+    assert.equal(tracker.sdk.getClient(), tracker.client);
+    await server.waitForEvent((e) => e.message === 'through the raw SDK');
   });
 });
 

@@ -22,6 +22,8 @@ function run(scenario: string, options: { preload: boolean; env?: Record<string,
       FIXTURE_SCENARIO: scenario,
       TRACKED_APP_ERROR_TRACKING_DSN: server.dsn(),
       TRACKED_APP_SHUTDOWN_DELAY: '0',
+      // No health server: nothing to collide with on a shared machine.
+      TRACKED_APP_HEALTH_PORT: '0',
       PLINTH_SENTRY_APP: options.preload ? 'tracked-app' : undefined,
       ...options.env,
     },
@@ -59,7 +61,7 @@ describe('in a process run by app.run()', () => {
     const child = run('rejection', { preload: true });
     try {
       const event = await server
-        .waitForEvent((e) => tagsOf(e)['plinth.source'] === 'unhandledRejection' && /rejected boom/.test(JSON.stringify(e.exception)), 30_000)
+        .waitForEvent((e) => tagsOf(e)['plinth.source'] === 'unhandledRejection' && /rejected boom/.test(JSON.stringify(e.exception)), 60_000)
         .catch((error: Error) => assert.fail(`${error.message.slice(0, 300)}\n${child.tail()}`));
       assert.equal(tagsOf(event).app, 'tracked-app');
       const on = (await child.waitForLine(msg(/^error reporting on$/))) as Record<string, unknown>;
@@ -80,7 +82,7 @@ describe('in a process run by app.run()', () => {
       env: { FIXTURE_QUEUE: queue, TRACKED_APP_EVENTS_URL: url, TRACKED_APP_ERROR_TRACKING_TRACES_SAMPLE_RATE: '1' },
     });
     try {
-      await child.waitForLine(msg(/^consumed$/), 30_000);
+      await child.waitForLine(msg(/^consumed$/), 60_000);
       child.signal('SIGTERM');
       await child.exited;
       const op = (span: Readonly<Record<string, unknown>>) => (span.attributes as Record<string, { value?: unknown }> | undefined)?.['sentry.op']?.value;

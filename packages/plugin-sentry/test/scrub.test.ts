@@ -41,6 +41,7 @@ describe('scrubbing', () => {
     });
     await app.start();
     const { tracker } = app.get<Reports>(Reports);
+    assert.ok(tracker.sdk, 'the raw SDK, loaded once the plugin started');
     tracker.sdk.addBreadcrumb({ message: `connecting with ${password}`, data: { url } });
     tracker.captureException(new Error(`query failed on ${url} (password ${password})`), { extra: { dsn: url, nested: { list: [password] } } });
     tracker.captureMessage(`raw secret ${password} and bare ${url}`);
@@ -73,6 +74,7 @@ describe('scrubbing', () => {
     });
     await app.start();
     const { tracker } = app.get<Reports>(Reports);
+    assert.ok(tracker.sdk);
     tracker.sdk.addBreadcrumb({ category: 'noise', message: 'ignored' });
     tracker.captureMessage('drop me');
     tracker.captureMessage('keep me');

@@ -22,6 +22,17 @@ describe('without a DSN', () => {
       assert.equal(tracker.mode, 'off');
       assert.equal(tracker.enabled, false);
       assert.equal(tracker.captureException(new Error('nobody hears this')), undefined);
+      assert.equal(tracker.captureMessage('nor this'), undefined);
+      assert.equal(tracker.sdk, undefined, 'the raw SDK is not loaded while off');
+      assert.equal(tracker.client, undefined);
+      tracker.setUser({ id: 'u-1' });
+      tracker.setTag('tenant', 'acme');
+      const inside = tracker.withScope((scope) => {
+        scope.setTag('scoped', 'yes');
+        scope.setUser({ id: 'u-2' });
+        return tracker.captureMessage('inside a scope');
+      });
+      assert.equal(inside, undefined, 'withScope runs the callback with a scope that keeps nothing');
       // First in this file, so no earlier test left a client behind.
       assert.equal(Sentry.getClient(), undefined, 'the SDK was never initialised');
       await app.stop();

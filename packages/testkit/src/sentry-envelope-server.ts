@@ -1,7 +1,6 @@
 import http from 'node:http';
 import type net from 'node:net';
 import { gunzipSync } from 'node:zlib';
-import { parseEnvelope } from '@sentry/core';
 
 /** One item of a received envelope: its type (`event`, `transaction`, `span`, `client_report`…) and payload. */
 export interface ReceivedItem {
@@ -46,6 +45,8 @@ export interface SentryEnvelopeServer {
 
 /** Starts the envelope server on a free loopback port. */
 export async function startSentryEnvelopeServer(options: { mode?: EnvelopeServerMode } = {}): Promise<SentryEnvelopeServer> {
+  // Loaded here, not with the testkit: most tests that import the testkit never start this server.
+  const { parseEnvelope } = await import('@sentry/core');
   let mode: EnvelopeServerMode = options.mode ?? 'accept';
   const items: ReceivedItem[] = [];
   const rawBodies: string[] = [];
