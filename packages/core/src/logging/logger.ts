@@ -6,6 +6,12 @@ export type { Logger } from 'pino';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
+// Root loggers by destination, then by redact path list. pino compiles the redact paths
+// for each logger it creates (about a millisecond for the defaults); a child shares its
+// parent's, so each app's logger is a child of the root for its destination and paths.
+const rootsByDestination = new WeakMap<DestinationStream, Map<string, Logger>>();
+let stdout: DestinationStream | undefined;
+
 /**
  * JSON logs to stdout. Paths that commonly hold secrets, request bodies and personal
  * fields are redacted (plus `extraRedactPaths`, comma-separated), and errors lose the
@@ -13,15 +19,26 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', '
  * sensitive. Lines logged while serving a request carry the fields request handlers added.
  */
 export function createLogger(appName: string, level: LevelWithSilent, destination?: DestinationStream, extraRedactPaths = ''): Logger {
-  const options = {
-    level,
-    base: { app: appName },
-    redact: { paths: redactPaths(extraRedactPaths), censor: CENSOR },
-    serializers: { err: serializeError, error: serializeError },
-    // Inside an HTTP request, every line carries what request handlers added (`requestId`).
-    mixin: requestLogFields,
-  };
   // Synchronous by default: the process exits right after its last log line, and an
   // async buffer would lose exactly the lines that explain why it exited.
-  return pino(options, destination ?? pino.destination({ dest: 1, sync: true }));
+  const target = destination ?? (stdout ??= pino.destination({ dest: 1, sync: true }));
+  const paths = redactPaths(extraRedactPaths);
+  let roots = rootsByDestination.get(target);
+  if (!roots) rootsByDestination.set(target, (roots = new Map()));
+  const key = paths.join('\n');
+  let root = roots.get(key);
+  if (!root) {
+    const options = {
+      level: 'trace',
+      // No pid or hostname: the app's name is the only binding, added by its child below.
+      base: null,
+      redact: { paths, censor: CENSOR },
+      serializers: { err: serializeError, error: serializeError },
+      // Inside an HTTP request, every line carries what request handlers added (`requestId`).
+      mixin: requestLogFields,
+    };
+    root = pino(options, target);
+    roots.set(key, root);
+  }
+  return root.child({ app: appName }, { level });
 }
