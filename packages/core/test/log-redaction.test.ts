@@ -56,4 +56,29 @@ describe('log redaction', () => {
     assert.ok(!text.includes('078-05-1120'));
     assert.match(text, /"id":7/);
   });
+
+  it('writes a scalar as its JSON unless its own key is redacted, in every app sharing the paths', async () => {
+    const env = { TEST_APP_LOG_REDACT: 'ticket' };
+    const lines = await Promise.all(
+      ['one', 'two'].map(async () => {
+        const { app, logs } = testApp({ env });
+        await app.start();
+        app.logger.info({ ticket: 'T-1', token: 42, url: null, kind: 'say "hi" \\ \n \ud800', ms: 0.5, inf: Infinity, ok: false, person: { ticket: 'T-2' } }, 'scalars');
+        await app.stop();
+        const line = logs.text.split('\n').find((l) => l.includes('"msg":"scalars"'));
+        assert.ok(line, 'the line is logged');
+        return JSON.parse(line) as Record<string, unknown>;
+      }),
+    );
+    for (const line of lines) {
+      assert.equal(line['ticket'], '<redacted>', 'a top-level path added by LOG_REDACT censors a string');
+      assert.equal(line['token'], '<redacted>', 'a default top-level path censors a number');
+      assert.equal(line['url'], '<redacted>', 'and null');
+      assert.equal(line['kind'], 'say "hi" \\ \n \ud800', 'quotes, escapes and a lone surrogate survive');
+      assert.equal(line['ms'], 0.5);
+      assert.equal(line['inf'], null, 'a non-finite number is written as null');
+      assert.equal(line['ok'], false);
+      assert.deepEqual(line['person'], { ticket: 'T-2' }, 'a top-level path does not reach into objects');
+    }
+  });
 });
