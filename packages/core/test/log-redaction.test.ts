@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
+import { LogCapture } from '@plinth/testkit';
 import { testApp } from './support/scripted-plugin.js';
 
 /** An error the way drizzle raises one: bound parameters in the message and a `params` field. */
@@ -80,5 +81,28 @@ describe('log redaction', () => {
       assert.equal(line['ok'], false);
       assert.deepEqual(line['person'], { ticket: 'T-2' }, 'a top-level path does not reach into objects');
     }
+  });
+
+  it('apps logging to one destination keep their own name, level and redact paths', async () => {
+    const logs = new LogCapture();
+    const one = testApp({ name: 'one', logDestination: logs, env: { ONE_LOG_LEVEL: 'debug' } }).app;
+    const two = testApp({ name: 'two', logDestination: logs, env: { TWO_LOG_LEVEL: 'info', TWO_LOG_REDACT: 'kind' } }).app;
+    await one.start();
+    await two.start();
+    for (const app of [one, two]) app.logger.debug({ kind: 'k' }, `debug from ${app.name}`);
+    two.logger.level = 'warn';
+    for (const app of [one, two]) app.logger.info({ kind: 'k' }, `info from ${app.name}`);
+    two.logger.warn({ kind: 'k' }, 'warn from two');
+    await one.stop();
+    await two.stop();
+    assert.deepEqual(
+      logs.matching(/ from /).map((line) => [line['app'], line['msg'], line['kind']]),
+      [
+        ['one', 'debug from one', 'k'],
+        ['one', 'info from one', 'k'],
+        ['two', 'warn from two', '<redacted>'],
+      ],
+    );
+    assert.equal(one.logger.level, 'debug', "one app's level change leaves the other's");
   });
 });
