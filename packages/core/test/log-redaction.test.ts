@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
+import { LogCapture } from '@plinth/testkit';
 import { testApp } from './support/scripted-plugin.js';
 
 /** An error the way drizzle raises one: bound parameters in the message and a `params` field. */
@@ -55,5 +56,53 @@ describe('log redaction', () => {
     assert.ok(!text.includes('Grace Hopper'));
     assert.ok(!text.includes('078-05-1120'));
     assert.match(text, /"id":7/);
+  });
+
+  it('writes a scalar as its JSON unless its own key is redacted, in every app sharing the paths', async () => {
+    const env = { TEST_APP_LOG_REDACT: 'ticket' };
+    const lines = await Promise.all(
+      ['one', 'two'].map(async () => {
+        const { app, logs } = testApp({ env });
+        await app.start();
+        app.logger.info({ ticket: 'T-1', token: 42, url: null, kind: 'say "hi" \\ \n \ud800', ms: 0.5, inf: Infinity, ok: false, person: { ticket: 'T-2' } }, 'scalars');
+        await app.stop();
+        const line = logs.text.split('\n').find((l) => l.includes('"msg":"scalars"'));
+        assert.ok(line, 'the line is logged');
+        return JSON.parse(line) as Record<string, unknown>;
+      }),
+    );
+    for (const line of lines) {
+      assert.equal(line['ticket'], '<redacted>', 'a top-level path added by LOG_REDACT censors a string');
+      assert.equal(line['token'], '<redacted>', 'a default top-level path censors a number');
+      assert.equal(line['url'], '<redacted>', 'and null');
+      assert.equal(line['kind'], 'say "hi" \\ \n \ud800', 'quotes, escapes and a lone surrogate survive');
+      assert.equal(line['ms'], 0.5);
+      assert.equal(line['inf'], null, 'a non-finite number is written as null');
+      assert.equal(line['ok'], false);
+      assert.deepEqual(line['person'], { ticket: 'T-2' }, 'a top-level path does not reach into objects');
+    }
+  });
+
+  it('apps logging to one destination keep their own name, level and redact paths', async () => {
+    const logs = new LogCapture();
+    const one = testApp({ name: 'one', logDestination: logs, env: { ONE_LOG_LEVEL: 'debug' } }).app;
+    const two = testApp({ name: 'two', logDestination: logs, env: { TWO_LOG_LEVEL: 'info', TWO_LOG_REDACT: 'kind' } }).app;
+    await one.start();
+    await two.start();
+    for (const app of [one, two]) app.logger.debug({ kind: 'k' }, `debug from ${app.name}`);
+    two.logger.level = 'warn';
+    for (const app of [one, two]) app.logger.info({ kind: 'k' }, `info from ${app.name}`);
+    two.logger.warn({ kind: 'k' }, 'warn from two');
+    await one.stop();
+    await two.stop();
+    assert.deepEqual(
+      logs.matching(/ from /).map((line) => [line['app'], line['msg'], line['kind']]),
+      [
+        ['one', 'debug from one', 'k'],
+        ['one', 'info from one', 'k'],
+        ['two', 'warn from two', '<redacted>'],
+      ],
+    );
+    assert.equal(one.logger.level, 'debug', "one app's level change leaves the other's");
   });
 });

@@ -1,10 +1,19 @@
+// Segments are setting keys, app names and plugin prefixes: few, and converted at every
+// settings load (each app in a test run loads them again).
+const segments = new Map<string, string>();
+
 /** `user-service` → `USER_SERVICE`; `primary_db` → `PRIMARY_DB`; `poolMax` → `POOL_MAX`. */
 export function toEnvSegment(name: string): string {
-  return name
-    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
-    .replace(/[^A-Za-z0-9]+/g, '_')
-    .replace(/^_+|_+$/g, '')
-    .toUpperCase();
+  let segment = segments.get(name);
+  if (segment === undefined) {
+    segment = name
+      .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+      .replace(/[^A-Za-z0-9]+/g, '_')
+      .replace(/^_+|_+$/g, '')
+      .toUpperCase();
+    if (segments.size < 4096) segments.set(name, segment);
+  }
+  return segment;
 }
 
 export function envName(...segments: string[]): string {

@@ -1,6 +1,6 @@
 /**
- * Strict value formats. convict coerces loosely (`"54x"` becomes 54, `"yes"` becomes
- * true), so plinth parses every env string itself and rejects anything ambiguous.
+ * Strict value formats. Loose coercion would read `"54x"` as 54 and `"yes"` as true, so
+ * plinth parses every env string itself and rejects anything ambiguous.
  */
 export interface SettingFormat<T> {
   /** Shown in `--help` and in error messages: "an integer from 1 to 65535". */

@@ -1,4 +1,3 @@
-import convict from 'convict';
 import { ConfigError, type ConfigProblem } from '../errors.js';
 import { messageOf } from '../message-of.js';
 import { REDACTED } from './describe-config.js';
@@ -31,32 +30,13 @@ export interface LoadedSettings {
 
 /**
  * Resolves every group from defaults, code overrides and env, validates all of it, and
- * decides which groups run embedded. convict maps env vars onto the schema; plinth parses
- * each value strictly, because convict's own coercion accepts `"54x"` as 54. Every problem
+ * decides which groups run embedded. Each setting reads its own env variable, and its
+ * format parses the text strictly (no loose coercion: `"54x"` is not 54). Every problem
  * (bad values, cross-setting checks, missing servers, likely typos) is in one ConfigError.
  */
 export function loadSettings(input: LoadSettingsInput): LoadedSettings {
   const { appName, appEnvPrefix, groups, env, production } = input;
   const schemas = new Map(groups.map((group) => [group.id, groupSchema(group)]));
-  const schema: Record<string, Record<string, convict.SchemaObj>> = {};
-  for (const group of groups) {
-    schema[group.id] = Object.fromEntries(
-      Object.entries(schemas.get(group.id) ?? {}).map(([key, spec]) => [
-        key,
-        {
-          doc: spec.doc,
-          format: '*',
-          default: group.overrides?.[key] ?? spec.default ?? null,
-          env: envName(group.envPrefix, key),
-          sensitive: spec.sensitive,
-        },
-      ]),
-    );
-  }
-  // convict's path types recurse through the schema; plinth reads by dynamic path.
-  const loaded = convict(schema as convict.Schema<unknown>, { env: env as NodeJS.ProcessEnv, args: [] }) as unknown as {
-    get(path: string): unknown;
-  };
 
   const problems: ConfigProblem[] = [];
   const resolved = new Map<string, Record<string, unknown>>();
@@ -77,7 +57,7 @@ export function loadSettings(input: LoadSettingsInput): LoadedSettings {
       // An empty env var means "not set": the default applies (Kubernetes and .env files
       // often define a variable with no value). An empty default is a value like any other.
       const setByEnv = env[name] !== undefined && env[name] !== '';
-      const raw = setByEnv ? loaded.get(`${group.id}.${key}`) : (group.overrides?.[key] ?? spec.default);
+      const raw = setByEnv ? env[name] : (group.overrides?.[key] ?? spec.default);
       if (raw === null || raw === undefined) {
         if (spec.required) {
           failed.add(key);

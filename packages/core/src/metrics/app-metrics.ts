@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
 import type { HealthMonitor } from '../health/health-monitor.js';
 import { isReady } from '../health/health-report.js';
 import type { LifecycleComponent } from '../lifecycle/component.js';
@@ -19,17 +19,34 @@ export interface MetricsSource {
 
 const STATES: readonly AppState[] = ['created', 'starting', 'ready', 'degraded', 'draining', 'stopped', 'failed'];
 
+let processMetrics: readonly Metric[] | undefined;
+
+/**
+ * Node's default metrics, created once per process and registered in every app's registry
+ * (each registry adds its own `app` label when scraped). They describe the process, not an
+ * app, and each set keeps an event-loop delay histogram and a GC observer running for as
+ * long as the process lives: a set per app cost every test app about a millisecond and
+ * left its sampler running after the app stopped.
+ */
+function defaultProcessMetrics(): readonly Metric[] {
+  if (processMetrics) return processMetrics;
+  const shared = new Registry();
+  collectDefaultMetrics({ register: shared });
+  processMetrics = shared.getMetricsAsArray() as unknown as Metric[];
+  return processMetrics;
+}
+
 /**
  * A registry of the app's own (not prom-client's global one, so several apps can live in
  * one process), every series labelled `app` with the app's name: lifecycle state, readiness, checks, phase durations, and Node's default
- * process metrics. Values are read when Prometheus scrapes; a scrape while the app serves
+ * process metrics (shared by the apps of a process). Values are read when Prometheus scrapes; a scrape while the app serves
  * runs the checks (through the monitor's shared, cached run).
  */
 export function createAppMetrics(source: MetricsSource): Registry {
   const registry = new Registry();
   registry.setDefaultLabels({ app: source.app });
   const registers = [registry];
-  collectDefaultMetrics({ register: registry });
+  for (const metric of defaultProcessMetrics()) registry.registerMetric(metric);
 
   new Gauge({
     name: 'plinth_app_state',

@@ -1,7 +1,9 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import semver from 'semver';
+// The two functions alone: semver's index loads all of its ~50 modules at every start.
+import satisfies from 'semver/functions/satisfies.js';
+import validRange from 'semver/ranges/valid.js';
 import type { ConfigProblem } from '../errors.js';
 import { messageOf } from '../message-of.js';
 import type { PluginFactory } from './define-plugin.js';
@@ -58,10 +60,10 @@ export async function loadPluginModule(request: PluginModuleRequest): Promise<Pl
     return fail(`export "${exportName}" is a ${value.type} plugin; expected a ${expectedType} plugin`);
   }
   const range = value.pluginApi;
-  if (range === undefined || semver.validRange(range) === null) {
+  if (range === undefined || validRange(range) === null) {
     return fail(`the ${value.type} plugin declares ${range === undefined ? 'no plugin API range' : `the invalid plugin API range "${range}"`}; expected a range that includes ${PLUGIN_API_VERSION} (pluginApi in definePlugin)`);
   }
-  if (!semver.satisfies(PLUGIN_API_VERSION, range)) {
+  if (!satisfies(PLUGIN_API_VERSION, range)) {
     return fail(`the ${value.type} plugin supports plugin API ${range}; this core has plugin API ${PLUGIN_API_VERSION}`);
   }
   return { factory: value };
