@@ -169,7 +169,7 @@ export class HttpUpstreamPlugin implements PreStart, OnStop, HealthCheck, Plugin
         outcome = 'refused';
         throw new PluginUnavailableError('http-upstream', this.#ctx.prefix, this.#ctx.availability.reason ?? 'circuit open', { cause: error });
       }
-      if (error instanceof UpstreamError) outcome = 'error_status';
+      if (UpstreamError.is(error)) outcome = 'error_status';
       throw error;
     } finally {
       this.#duration.observe({ outcome }, (performance.now() - started) / 1000);
