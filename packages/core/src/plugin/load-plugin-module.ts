@@ -1,7 +1,6 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import semver from 'semver';
 import type { ConfigProblem } from '../errors.js';
 import { messageOf } from '../message-of.js';
 import type { PluginFactory } from './define-plugin.js';
@@ -58,6 +57,8 @@ export async function loadPluginModule(request: PluginModuleRequest): Promise<Pl
     return fail(`export "${exportName}" is a ${value.type} plugin; expected a ${expectedType} plugin`);
   }
   const range = value.pluginApi;
+  // Loaded here: only an app whose operator names a plugin module ever needs it.
+  const { default: semver } = await import('semver');
   if (range === undefined || semver.validRange(range) === null) {
     return fail(`the ${value.type} plugin declares ${range === undefined ? 'no plugin API range' : `the invalid plugin API range "${range}"`}; expected a range that includes ${PLUGIN_API_VERSION} (pluginApi in definePlugin)`);
   }
