@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import Consul from 'consul';
+import type Consul from 'consul';
 
 /** What the agent answers for one instance in `/v1/health/service/:name`. */
 export interface HealthEntry {
@@ -53,40 +53,42 @@ export function goDuration(ms: number): string {
 /**
  * The `consul` client behind an AbortSignal: every call takes one, and each request is
  * also bounded by its own timeout. The client cancels through an EventEmitter `ctx`
- * that emits `cancel`; that is bridged here.
+ * that emits `cancel`; that is bridged here. The `consul` package is loaded on the first
+ * call: an app that declares the plugin but runs on the embedded registry never loads it.
  */
 export class ConsulClient {
-  readonly #consul: Consul;
+  readonly #options: ConstructorParameters<typeof Consul>[0];
+  #consul: Promise<Consul> | undefined;
 
   constructor(url: string, token: string | undefined) {
     const base = new URL(url);
-    this.#consul = new Consul({
+    this.#options = {
       baseUrl: `${base.origin}${base.pathname.replace(/\/$/, '')}/v1`,
       ...(base.username ? { headers: { authorization: `Basic ${Buffer.from(`${decodeURIComponent(base.username)}:${decodeURIComponent(base.password)}`).toString('base64')}` } } : {}),
       defaults: token ? { token } : {},
-    } as ConstructorParameters<typeof Consul>[0]);
+    } as ConstructorParameters<typeof Consul>[0];
   }
 
   leader(signal: AbortSignal, timeoutMs: number): Promise<unknown> {
-    return this.#call(signal, (ctx) => this.#consul.status.leader({ ctx, timeout: timeoutMs } as object));
+    return this.#call(signal, (consul, ctx) => consul.status.leader({ ctx, timeout: timeoutMs } as object));
   }
 
   register(registration: ServiceRegistration, signal: AbortSignal, timeoutMs: number): Promise<void> {
     const { check, ...service } = registration;
-    return this.#call(signal, (ctx) =>
-      this.#consul.agent.service.register({ ...service, tags: [...service.tags], meta: { ...service.meta }, check: { ...check }, ctx, timeout: timeoutMs } as never),
+    return this.#call(signal, (consul, ctx) =>
+      consul.agent.service.register({ ...service, tags: [...service.tags], meta: { ...service.meta }, check: { ...check }, ctx, timeout: timeoutMs } as never),
     );
   }
 
   deregister(id: string, signal: AbortSignal, timeoutMs: number): Promise<void> {
-    return this.#call(signal, (ctx) => this.#consul.agent.service.deregister({ id, ctx, timeout: timeoutMs } as never));
+    return this.#call(signal, (consul, ctx) => consul.agent.service.deregister({ id, ctx, timeout: timeoutMs } as never));
   }
 
   /** https://developer.hashicorp.com/consul/api-docs/agent/check#ttl-check-pass (warn, fail). */
   reportTtl(checkId: string, status: CheckStatus, note: string, signal: AbortSignal, timeoutMs: number): Promise<void> {
-    const check = this.#consul.agent.check;
     const options = { id: checkId, note };
-    return this.#call(signal, (ctx) => {
+    return this.#call(signal, (consul, ctx) => {
+      const check = consul.agent.check;
       const call = { ...options, ctx, timeout: timeoutMs } as never;
       return status === 'passing' ? check.pass(call) : status === 'warning' ? check.warn(call) : check.fail(call);
     });
@@ -94,7 +96,7 @@ export class ConsulClient {
 
   /** IDs of the services the agent holds. */
   async agentServiceIds(signal: AbortSignal, timeoutMs: number): Promise<string[]> {
-    const list = (await this.#call(signal, (ctx) => this.#consul.agent.service.list({ ctx, timeout: timeoutMs } as never))) as Record<string, unknown>;
+    const list = (await this.#call(signal, (consul, ctx) => consul.agent.service.list({ ctx, timeout: timeoutMs } as never))) as Record<string, unknown>;
     return Object.keys(list ?? {});
   }
 
@@ -106,7 +108,7 @@ export class ConsulClient {
     const blocking = index > 0 ? { index: String(index), wait: goDuration(waitMs) } : {};
     const [response, body] = (await this.#call(
       signal,
-      (ctx) => this.#consul.health.service({ service, ...blocking, ctx, timeout: timeoutMs } as never),
+      (consul, ctx) => consul.health.service({ service, ...blocking, ctx, timeout: timeoutMs } as never),
       true,
     )) as [{ headers: Record<string, string | undefined> }, HealthEntry[] | undefined];
     const header = response.headers['x-consul-index'];
@@ -116,10 +118,20 @@ export class ConsulClient {
 
   /** Closes the keep-alive sockets (blocking queries in flight end with them). */
   destroy(): void {
-    this.#consul.destroy();
+    void this.#consul?.then(
+      (consul) => consul.destroy(),
+      () => undefined,
+    );
   }
 
-  async #call<T>(signal: AbortSignal, run: (ctx: EventEmitter) => Promise<T>, includeResponse = false): Promise<T> {
+  #load(): Promise<Consul> {
+    this.#consul ??= import('consul').then(({ default: Consul }) => new Consul(this.#options));
+    return this.#consul;
+  }
+
+  async #call<T>(signal: AbortSignal, run: (consul: Consul, ctx: EventEmitter) => Promise<T>, includeResponse = false): Promise<T> {
+    signal.throwIfAborted();
+    const consul = await this.#load();
     signal.throwIfAborted();
     const ctx = Object.assign(new EventEmitter(), { includeResponse });
     const cancel = (): void => {
@@ -127,7 +139,7 @@ export class ConsulClient {
     };
     signal.addEventListener('abort', cancel, { once: true });
     try {
-      return await run(ctx);
+      return await run(consul, ctx);
     } catch (error) {
       if (signal.aborted) throw signal.reason;
       throw error;

@@ -8,7 +8,7 @@ import {
   SocketClosedUnexpectedlyError,
   SocketTimeoutError,
   TimeoutError,
-} from 'redis';
+} from '@redis/client';
 import { OperationTimeoutError } from '@plinth/core/lifecycle';
 
 /**

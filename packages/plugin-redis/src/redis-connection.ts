@@ -1,13 +1,17 @@
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '@plinth/core';
-import { createClient, type RedisClientType } from 'redis';
+import { createClient, type RedisClientType } from '@redis/client';
 import { messageOf } from '@plinth/core';
 import { backoffDelay, OperationTimeoutError, raceAbort, withTimeout, type BackoffOptions } from '@plinth/core/lifecycle';
 import { CallDeadlines } from '@plinth/core/resilience';
 import { isConnectionError } from './errors.js';
 import { describeTarget, type ServerTarget } from './target.js';
 
-/** The raw node-redis client (RESP3, the `redis` package's default modules). */
+/**
+ * The raw node-redis client: RESP3, core commands only. It is `@redis/client` without the
+ * `redis` package's RedisJSON/Search/TimeSeries/Bloom modules, which would load ~170 more
+ * modules into every service whether or not it uses them.
+ */
 export type RedisClient = RedisClientType;
 
 /** A connected client, the view of it the plugin's own commands use, and their deadlines. */

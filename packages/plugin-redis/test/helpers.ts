@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { createApp, type App, type AppState, type LifecycleEvent, type PluginDeclaration } from '@plinth/core';
 import { LogCapture } from '@plinth/testkit';
-import { createClient } from 'redis';
+import { createClient } from '@redis/client';
 
 export const APP_NAME = 'cache-app';
 /** `{APP}_{PREFIX}_{KEY}` for this suite's app. */

@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { afterEach, describe, it } from 'node:test';
 import { PluginUnavailableError, StartupError } from '@plinth/core';
 import { createScratchRedis, freePort, startRedisServer, startSilentListener, startTcpProxy, waitFor } from '@plinth/testkit';
-import { DisconnectsClientError } from 'redis';
+import { DisconnectsClientError } from '@redis/client';
 import { redis, type RedisPlugin } from '../src/index.js';
 import { envOf, stopApps, testApp, timed, trackProcessErrors } from './helpers.js';
 

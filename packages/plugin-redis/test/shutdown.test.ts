@@ -58,7 +58,7 @@ describe('a clean stop leaves no open handles', () => {
 
 /** The pid of the redis-server on `port`, from INFO (the fixture kills it from inside). */
 async function redisPid(port: number): Promise<number> {
-  const { createClient } = await import('redis');
+  const { createClient } = await import('@redis/client');
   const client = createClient({ socket: { port, reconnectStrategy: false } });
   client.on('error', () => undefined);
   await client.connect();

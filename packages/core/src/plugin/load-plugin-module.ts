@@ -1,9 +1,6 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-// The two functions alone: semver's index loads all of its ~50 modules at every start.
-import satisfies from 'semver/functions/satisfies.js';
-import validRange from 'semver/ranges/valid.js';
 import type { ConfigProblem } from '../errors.js';
 import { messageOf } from '../message-of.js';
 import type { PluginFactory } from './define-plugin.js';
@@ -60,6 +57,12 @@ export async function loadPluginModule(request: PluginModuleRequest): Promise<Pl
     return fail(`export "${exportName}" is a ${value.type} plugin; expected a ${expectedType} plugin`);
   }
   const range = value.pluginApi;
+  // Loaded here, and only the two functions: only an app whose operator names a plugin
+  // module needs them, and semver's index loads all of its ~50 modules.
+  const [{ default: satisfies }, { default: validRange }] = await Promise.all([
+    import('semver/functions/satisfies.js'),
+    import('semver/ranges/valid.js'),
+  ]);
   if (range === undefined || validRange(range) === null) {
     return fail(`the ${value.type} plugin declares ${range === undefined ? 'no plugin API range' : `the invalid plugin API range "${range}"`}; expected a range that includes ${PLUGIN_API_VERSION} (pluginApi in definePlugin)`);
   }
