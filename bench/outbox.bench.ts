@@ -47,7 +47,7 @@ function harness(dbUrl: string, exchange: string, queue: string, claim: ClaimMod
   const app = createApp({
     name: 'bench',
     plugins: [
-      postgresPlugin('db', { config: { poolMax: 20 } }),
+      postgresPlugin('db', { settings: { poolMax: 20 } }),
       rabbitmq('mq', { topology: { exchanges: [{ name: exchange, type: 'topic' }], queues: [{ name: queue, bindings: [{ exchange, routingKey: '#' }], deadLetter: false }] } }),
       outbox('events', { db: 'db', broker: 'mq', exchange, claim }),
     ],

@@ -41,7 +41,7 @@ export function exampleAppOptions() {
     settings: exampleSettings,
     plugins: [
       sentry('error_tracking'),
-      postgres('primary_db', { schema, migrations, config: { dataDir: embeddedDataDir } }),
+      postgres('primary_db', { schema, migrations, settings: { dataDir: embeddedDataDir } }),
       // Optional: EXAMPLE_SERVICE_SESSION_CACHE_ENABLED=false runs it as a cache that always misses.
       redis('session_cache', { optional: true }),
       rabbitmq('events', { topology: eventsTopology, critical: false }),

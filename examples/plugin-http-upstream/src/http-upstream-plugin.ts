@@ -62,17 +62,17 @@ export class HttpUpstreamPlugin implements PreStart, OnStop, HealthCheck, Plugin
 
   constructor(ctx: Context) {
     this.#ctx = ctx;
-    this.#fake = ctx.options.fake ?? notFoundFake(ctx.config.healthPath);
+    this.#fake = ctx.options.fake ?? notFoundFake(ctx.settings.healthPath);
     // Only what a retry could outlast counts against the breaker: a 404 is an answer.
     this.#breaker = ctx.breaker('upstream', {
-      timeoutMs: ctx.config.timeout,
-      consecutiveFailures: ctx.config.breakerFailures,
-      halfOpenAfterMs: ctx.config.breakerCooldown,
+      timeoutMs: ctx.settings.timeout,
+      consecutiveFailures: ctx.settings.breakerFailures,
+      halfOpenAfterMs: ctx.settings.breakerCooldown,
       isFailure: (error) => this.#isTransient(error),
     });
     this.#retries = retry(
       handleWhen((error) => this.#isTransient(error)),
-      { maxAttempts: ctx.config.retries, backoff: new ExponentialBackoff({ initialDelay: 50, maxDelay: 1000 }) },
+      { maxAttempts: ctx.settings.retries, backoff: new ExponentialBackoff({ initialDelay: 50, maxDelay: 1000 }) },
     );
     this.#retries.onRetry(() => this.#stats.retries++);
     this.#duration = ctx.metrics.histogram<'outcome'>({
@@ -89,7 +89,7 @@ export class HttpUpstreamPlugin implements PreStart, OnStop, HealthCheck, Plugin
 
   /** Where calls go, for logs and errors: host and base path, never credentials. */
   get target(): string {
-    const url = this.#ctx.config.url;
+    const url = this.#ctx.settings.url;
     if (url === undefined || this.embedded) return 'embedded fake';
     const parsed = new URL(url);
     return `${parsed.host}${parsed.pathname.replace(/\/$/, '')}`;
@@ -104,7 +104,7 @@ export class HttpUpstreamPlugin implements PreStart, OnStop, HealthCheck, Plugin
   }
 
   async preStart({ signal }: HookContext): Promise<void> {
-    const { url, healthPath } = this.#ctx.config;
+    const { url, healthPath } = this.#ctx.settings;
     if (!this.embedded && url !== undefined) this.#transport ??= new Transport(url);
     try {
       const { status } = await this.#send('GET', healthPath, undefined, signal);
@@ -134,7 +134,7 @@ export class HttpUpstreamPlugin implements PreStart, OnStop, HealthCheck, Plugin
 
   async healthCheck({ signal }: HealthCheckContext): Promise<void> {
     if (this.circuit === 'open') throw new Error(`${this.target}: circuit open (${this.#ctx.availability.reason ?? 'failing'})`);
-    const { healthPath } = this.#ctx.config;
+    const { healthPath } = this.#ctx.settings;
     const { status } = await this.#send('GET', healthPath, undefined, signal);
     if (status >= 400) throw new Error(`${this.target}${healthPath} answered ${status} (circuit ${this.circuit})`);
   }
@@ -178,7 +178,7 @@ export class HttpUpstreamPlugin implements PreStart, OnStop, HealthCheck, Plugin
 
   /** One attempt through the breaker, its socket cut at TIMEOUT; availability follows the circuit. */
   async #attempt(method: string, path: string, body: unknown, signal: AbortSignal): Promise<UpstreamResponse> {
-    const { timeout } = this.#ctx.config;
+    const { timeout } = this.#ctx.settings;
     try {
       return await this.#breaker.execute(async () => {
         const cut = AbortSignal.timeout(timeout);
@@ -202,11 +202,11 @@ export class HttpUpstreamPlugin implements PreStart, OnStop, HealthCheck, Plugin
 
   /** The circuit changes state only during a call, so checking after each one is enough. */
   #followCircuit(): void {
-    const { availability, config } = this.#ctx;
+    const { availability, settings } = this.#ctx;
     const state = this.#breaker.state;
     if (state === 'open' && !this.#circuitOpen) {
       this.#circuitOpen = true;
-      availability.markUnavailable(`circuit open after ${config.breakerFailures} failed attempts in a row`);
+      availability.markUnavailable(`circuit open after ${settings.breakerFailures} failed attempts in a row`);
     } else if (state === 'closed' && this.#circuitOpen) {
       this.#circuitOpen = false;
       availability.markAvailable();
@@ -223,7 +223,7 @@ export class HttpUpstreamPlugin implements PreStart, OnStop, HealthCheck, Plugin
       signal.throwIfAborted();
       return this.#fake({ method, path, body });
     }
-    const token = this.#ctx.config.token;
+    const token = this.#ctx.settings.token;
     return this.#transport.send(method, path, body, token ? { authorization: `Bearer ${token}` } : {}, signal);
   }
 

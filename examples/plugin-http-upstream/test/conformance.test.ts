@@ -13,7 +13,7 @@ const unreachable = ({ host, port }: { host: string; port: number }) => ({ url: 
 
 describe('against an HTTP server', () => {
   pluginConformance(httpUpstream, {
-    get config() {
+    get settings() {
       return { url: upstream.url };
     },
     unreachable,
@@ -22,7 +22,7 @@ describe('against an HTTP server', () => {
 
 describe('embedded', () => {
   pluginConformance(httpUpstream, {
-    config: {},
+    settings: {},
     unreachable,
     isolation: {
       write: async () => undefined,

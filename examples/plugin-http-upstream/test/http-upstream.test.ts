@@ -25,8 +25,8 @@ before(async () => {
 });
 after(() => upstream.close());
 
-const appWith = (config: Record<string, unknown>, env: Record<string, string> = {}) =>
-  createTestApp({ name: 'shop', plugins: [httpUpstream('billing_api', { config })], env });
+const appWith = (settings: Record<string, unknown>, env: Record<string, string> = {}) =>
+  createTestApp({ name: 'shop', plugins: [httpUpstream('billing_api', { settings })], env });
 
 describe('http-upstream against a real HTTP server', () => {
   it('calls paths under the base URL with the bearer token from {APP}_{PREFIX}_TOKEN', async () => {
@@ -143,7 +143,7 @@ describe('http-upstream against a real HTTP server', () => {
   it('fails startup at once, without retrying to the deadline, when a critical upstream refuses the token', async () => {
     const guarded = await startUpstream((_req, res) => void res.writeHead(401).end());
     try {
-      const declared = httpUpstream('billing_api', { critical: true, config: { url: guarded.url, token: 'wrong' } });
+      const declared = httpUpstream('billing_api', { critical: true, settings: { url: guarded.url, token: 'wrong' } });
       await assert.rejects(() => createTestApp({ name: 'shop', plugins: [declared] }).then((t) => t.stop()), /refused the token \(401\)/);
       assert.equal(guarded.received.length, 1, 'one attempt: retrying cannot fix a token');
     } finally {
@@ -174,7 +174,7 @@ describe('embedded fake', () => {
 
   it('is the test double httpUpstream.embedded(), which ignores a URL in the env', async () => {
     await using test = await createTestApp(
-      { name: 'shop', plugins: [httpUpstream('billing_api', { config: { url: upstream.url } })], services: [InvoiceTotals] },
+      { name: 'shop', plugins: [httpUpstream('billing_api', { settings: { url: upstream.url } })], services: [InvoiceTotals] },
       { plugins: { billing_api: httpUpstream.embedded() } },
     );
     const billing = test.plugin('billing_api') as HttpUpstreamPlugin;

@@ -14,13 +14,13 @@ export type { PluginRegistry } from './plugin/plugin-registry.js';
 export type { Logger } from './logging/logger.js';
 
 // Configure
-export { setting, type Setting, type SettingsSchema, type ConfigOf as SettingsOf } from './config/setting.js';
+export { setting, type Setting, type SettingsSchema, type SettingsOf } from './config/setting.js';
 export type { SettingFormat } from './config/formats.js';
 export { envName } from './config/env-names.js';
 
 // Run and observe
 export type { AppState, LifecycleEvent, StateChange } from './lifecycle/events.js';
-export type { HealthCheck, HealthCheckContext, HookContext, OnConfigChange, OnStart, OnStop, PluginTarget, PreStart } from './lifecycle/hooks.js';
+export type { HealthCheck, HealthCheckContext, HookContext, OnSettingsChange, OnStart, OnStop, PluginTarget, PreStart } from './lifecycle/hooks.js';
 
 // Write a plugin
 export {

@@ -3,14 +3,14 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { definePlugin, setting, type OnConfigChange } from '../src/index.js';
+import { definePlugin, setting, type OnSettingsChange } from '../src/index.js';
 import { testApp } from './support/scripted-plugin.js';
 
-type CacheConfig = Readonly<Record<string, unknown>>;
+type CacheSettings = Readonly<Record<string, unknown>>;
 
 /** A plugin with reloadable settings that records every change it is given. */
 function recordingPlugin() {
-  const changes: Array<{ next: CacheConfig; previous: CacheConfig }> = [];
+  const changes: Array<{ next: CacheSettings; previous: CacheSettings }> = [];
   const cache = definePlugin({
     type: 'cache',
     critical: false,
@@ -19,8 +19,8 @@ function recordingPlugin() {
       ttl: setting.duration({ doc: 'Entry lifetime (ms)', default: 1000, reloadable: true }),
       token: setting.string({ doc: 'Access token', sensitive: true, reloadable: true }),
     },
-    create: (): OnConfigChange<CacheConfig> => ({
-      onConfigChange: (next, previous) => void changes.push({ next, previous }),
+    create: (): OnSettingsChange<CacheSettings> => ({
+      onSettingsChange: (next, previous) => void changes.push({ next, previous }),
     }),
   });
   return { cache, changes };

@@ -10,7 +10,7 @@ const fixture = fileURLToPath(new URL('./fixtures/config-app.ts', import.meta.ur
 const opts = () => ({ behaviour: {}, recorder: new Recorder() });
 
 describe('config', () => {
-  it('gives two instances of one plugin type their own config, injected into one service', async () => {
+  it('gives two instances of one plugin type their own settings, injected into one service', async () => {
     @Service()
     class Reports {
       constructor(
@@ -19,28 +19,28 @@ describe('config', () => {
       ) {}
     }
     const { app } = testApp({
-      plugins: [scripted('primary_db', opts()), scripted('analytics_db', { ...opts(), config: { host: 'from-code' } })],
+      plugins: [scripted('primary_db', opts()), scripted('analytics_db', { ...opts(), settings: { host: 'from-code' } })],
       services: [Reports],
       env: { TEST_APP_PRIMARY_DB_HOST: 'primary.internal', TEST_APP_ANALYTICS_DB_PASSWORD: 'pw' },
     });
     await app.start();
     const reports = app.get<Reports>(Reports);
     assert.notEqual(reports.primary, reports.analytics);
-    assert.equal(reports.primary.ctx.config.host, 'primary.internal', 'env sets the first instance');
-    assert.equal(reports.analytics.ctx.config.host, 'from-code', 'the code option is the default of the second');
-    assert.equal(reports.primary.ctx.config.password, undefined);
-    assert.equal(reports.analytics.ctx.config.password, 'pw');
+    assert.equal(reports.primary.ctx.settings.host, 'primary.internal', 'env sets the first instance');
+    assert.equal(reports.analytics.ctx.settings.host, 'from-code', 'the code option is the default of the second');
+    assert.equal(reports.primary.ctx.settings.password, undefined);
+    assert.equal(reports.analytics.ctx.settings.password, 'pw');
     assert.equal(reports.primary.ctx.prefix, 'primary_db');
     await app.stop();
   });
 
   it('lets env override a default given in code', async () => {
     const { app } = testApp({
-      plugins: [scripted('db', { ...opts(), config: { host: 'code' } })],
+      plugins: [scripted('db', { ...opts(), settings: { host: 'code' } })],
       env: { TEST_APP_DB_HOST: 'env' },
     });
     await app.start();
-    assert.equal((app.plugin('db') as ScriptedPlugin).ctx.config.host, 'env');
+    assert.equal((app.plugin('db') as ScriptedPlugin).ctx.settings.host, 'env');
     await app.stop();
   });
 
@@ -124,12 +124,12 @@ describe('config', () => {
   it('treats an empty env var as not set, so the default applies', async () => {
     const { app } = testApp({
       settings: { httpPort: setting.port({ doc: 'HTTP port', default: 3000 }) },
-      plugins: [scripted('db', { ...opts(), config: { host: 'code-host' } })],
+      plugins: [scripted('db', { ...opts(), settings: { host: 'code-host' } })],
       env: { TEST_APP_HTTP_PORT: '', TEST_APP_DB_HOST: '' },
     });
     await app.start();
     assert.equal(app.settings.httpPort, 3000);
-    assert.equal((app.plugin('db') as ScriptedPlugin).ctx.config.host, 'code-host');
+    assert.equal((app.plugin('db') as ScriptedPlugin).ctx.settings.host, 'code-host');
     await app.stop();
   });
 
@@ -177,7 +177,7 @@ describe('config', () => {
   it('describes every env var in a stable order, without secret defaults', () => {
     const { app } = testApp({
       settings: { httpPort: setting.port({ doc: 'HTTP port', default: 3000 }) },
-      plugins: [scripted('primary_db', { ...opts(), config: { password: 'code-secret' } })],
+      plugins: [scripted('primary_db', { ...opts(), settings: { password: 'code-secret' } })],
     });
     const entries = app.describeSettings();
     const names = entries.map((e) => e.env);

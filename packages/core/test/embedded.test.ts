@@ -9,7 +9,7 @@ import { testApp } from './support/scripted-plugin.js';
 class StorePlugin {
   constructor(readonly ctx: PluginContext<{ url: string | undefined; host: string | undefined; port: number }, object>) {}
   get target(): string {
-    return this.ctx.embedded ? 'in-memory store' : `${this.ctx.config.host ?? 'url'}:${this.ctx.config.port}`;
+    return this.ctx.embedded ? 'in-memory store' : `${this.ctx.settings.host ?? 'url'}:${this.ctx.settings.port}`;
   }
   healthCheck(): void {}
 }
@@ -23,8 +23,8 @@ const store = definePlugin({
     port: setting.port({ doc: 'Server port', default: 7000 }),
   },
   embedded: { serverSetting: ['url', 'host'] },
-  validateConfig: (config) =>
-    config.url !== undefined && config.url.endsWith('/') ? [{ setting: 'url', message: 'ends with "/"; expected no path' }] : [],
+  validateSettings: (settings) =>
+    settings.url !== undefined && settings.url.endsWith('/') ? [{ setting: 'url', message: 'ends with "/"; expected no path' }] : [],
   create: (ctx) => new StorePlugin(ctx),
 });
 

@@ -168,7 +168,7 @@ export default definePlugin({
   critical: false,
   settings: { name: setting.string({ doc: 'What to put in the served-by header', default: 'plinth' }) },
   create: (ctx) => {
-    ctx.app.addRequestHandler({ name: 'served-by', priority: 5, onRequest: (r) => r.setResponseHeader('served-by', ctx.config.name) });
+    ctx.app.addRequestHandler({ name: 'served-by', priority: 5, onRequest: (r) => r.setResponseHeader('served-by', ctx.settings.name) });
     return {};
   },
 });

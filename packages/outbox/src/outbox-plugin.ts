@@ -22,7 +22,7 @@ import { OutboxTable } from './outbox-table.js';
 import { Relay, type ClaimMode } from './relay.js';
 import { RelayCounts, registerRelayMetrics, type BacklogSnapshot } from './relay-metrics.js';
 import { rowsOf } from './rows.js';
-import { outboxSettings, type OutboxConfig, type OutboxSettings } from './settings.js';
+import { outboxSettings, type OutboxSettings, type OutboxSettingsSchema } from './settings.js';
 
 /** Code options of `outbox(prefix, options)`. */
 export interface OutboxOptions {
@@ -71,7 +71,7 @@ const BACKLOG_CACHE_MS = 500;
 export class OutboxPlugin implements PreStart, OnStart, OnStop, HealthCheck {
   readonly prefix: string;
   readonly table: OutboxTable;
-  readonly #ctx: PluginContext<OutboxConfig, OutboxOptions>;
+  readonly #ctx: PluginContext<OutboxSettings, OutboxOptions>;
   readonly #db: PostgresPlugin<DrizzleSchema>;
   readonly #broker: RabbitMqPlugin;
   readonly #counts = new RelayCounts();
@@ -82,13 +82,13 @@ export class OutboxPlugin implements PreStart, OnStart, OnStop, HealthCheck {
   #pruneTimer: NodeJS.Timeout | undefined;
   #pruning: Promise<void> | undefined;
 
-  constructor(ctx: PluginContext<OutboxConfig, OutboxOptions>) {
+  constructor(ctx: PluginContext<OutboxSettings, OutboxOptions>) {
     this.#ctx = ctx;
     this.prefix = ctx.prefix;
-    const { options, config } = ctx;
+    const { options, settings } = ctx;
     this.#db = dependency(ctx, options.db, 'postgres', (p) => typeof (p as PostgresPlugin).transaction === 'function') as PostgresPlugin<DrizzleSchema>;
     this.#broker = dependency(ctx, options.broker, 'rabbitmq', (p) => typeof (p as RabbitMqPlugin).publish === 'function') as RabbitMqPlugin;
-    this.table = new OutboxTable(config.schema, options.table ?? ctx.prefix);
+    this.table = new OutboxTable(settings.schema, options.table ?? ctx.prefix);
     this.#relay = new Relay({
       name: ctx.prefix,
       table: this.table,
@@ -96,9 +96,9 @@ export class OutboxPlugin implements PreStart, OnStart, OnStop, HealthCheck {
       broker: this.#broker,
       claim: options.claim ?? 'skip-locked',
       mandatory: options.mandatory ?? true,
-      batchSize: config.batchSize,
-      pollIntervalMs: config.pollInterval,
-      publishTimeoutMs: config.publishTimeout,
+      batchSize: settings.batchSize,
+      pollIntervalMs: settings.pollInterval,
+      publishTimeoutMs: settings.publishTimeout,
       logger: ctx.logger,
       counts: this.#counts,
       onOutcome: (failure) => this.#onOutcome(failure),
@@ -203,7 +203,7 @@ export class OutboxPlugin implements PreStart, OnStart, OnStop, HealthCheck {
         .catch((error: unknown) => this.#ctx.logger.warn({ err: error }, 'pruning sent outbox events failed; next try at the next interval'))
         .then(() => undefined)
         .finally(() => (this.#pruning = undefined));
-    }, this.#ctx.config.pruneInterval);
+    }, this.#ctx.settings.pruneInterval);
     this.#pruneTimer.unref();
   }
 
@@ -226,7 +226,7 @@ export class OutboxPlugin implements PreStart, OnStart, OnStop, HealthCheck {
     const { pending, oldestMs } = await this.#snapshot();
     const problems: string[] = [];
     if (this.#lastFailure !== undefined) problems.push(`publishing fails: ${this.#ctx.redact(messageOf(this.#lastFailure))}`);
-    if (oldestMs > this.#ctx.config.staleAfter) problems.push(`oldest pending event is older than ${this.#ctx.config.staleAfter} ms`);
+    if (oldestMs > this.#ctx.settings.staleAfter) problems.push(`oldest pending event is older than ${this.#ctx.settings.staleAfter} ms`);
     if (problems.length > 0) throw new Error(`${pending} events pending, oldest ${(oldestMs / 1000).toFixed(1)} s; ${problems.join('; ')}`);
   }
 
@@ -238,7 +238,7 @@ export class OutboxPlugin implements PreStart, OnStart, OnStop, HealthCheck {
         await this.#db.db.execute(sql`
           delete from ${this.table.ref} where position in (
             select position from ${this.table.ref}
-            where sent_at is not null and sent_at < clock_timestamp() - make_interval(secs => ${this.#ctx.config.retention / 1000})
+            where sent_at is not null and sent_at < clock_timestamp() - make_interval(secs => ${this.#ctx.settings.retention / 1000})
             order by position limit 5000)
           returning 1`),
       );
@@ -274,7 +274,7 @@ export class OutboxPlugin implements PreStart, OnStart, OnStop, HealthCheck {
   }
 }
 
-function dependency(ctx: PluginContext<OutboxConfig, OutboxOptions>, prefix: string, type: string, check: (p: object) => boolean): object {
+function dependency(ctx: PluginContext<OutboxSettings, OutboxOptions>, prefix: string, type: string, check: (p: object) => boolean): object {
   const instance = ctx.dependencies[prefix];
   if (instance === undefined || !check(instance)) {
     throw new PlinthError(`outbox "${ctx.prefix}": "${prefix}" must be a ${type} plugin declared in the same app`);
@@ -282,7 +282,7 @@ function dependency(ctx: PluginContext<OutboxConfig, OutboxOptions>, prefix: str
   return instance;
 }
 
-const definition = definePlugin<OutboxSettings, OutboxPlugin, OutboxOptions>({
+const definition = definePlugin<OutboxSettingsSchema, OutboxPlugin, OutboxOptions>({
   type: 'outbox',
   pluginApi: `^${PLUGIN_API_VERSION}`,
   critical: false,
@@ -300,7 +300,7 @@ const definition = definePlugin<OutboxSettings, OutboxPlugin, OutboxOptions>({
 });
 
 /** Everything `outbox(prefix, options)` accepts. */
-export type OutboxPluginOptions = CommonPluginOptions<OutboxSettings> & OutboxOptions;
+export type OutboxPluginOptions = CommonPluginOptions<OutboxSettingsSchema> & OutboxOptions;
 
 /**
  * Declares an outbox on a postgres and a rabbitmq plugin of the same app. It starts after

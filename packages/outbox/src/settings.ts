@@ -11,5 +11,5 @@ export const outboxSettings = {
   staleAfter: setting.duration({ doc: 'Health turns degraded when the oldest pending event is older than this (ms)', default: 30_000 }),
 } as const;
 
-export type OutboxSettings = typeof outboxSettings;
-export type OutboxConfig = SettingsOf<OutboxSettings>;
+export type OutboxSettingsSchema = typeof outboxSettings;
+export type OutboxSettings = SettingsOf<OutboxSettingsSchema>;

@@ -17,7 +17,7 @@ import type { Discovery, WatchListener } from './discovery.js';
 import { EmbeddedRegistry } from './embedded-registry.js';
 import { NoHealthyInstanceError } from './errors.js';
 import type { Resolution, ServiceInstance } from './instance.js';
-import { advertisedAddress, instanceSettings, type ConsulConfig, type InstanceSettings } from './instance-settings.js';
+import { advertisedAddress, instanceSettings, type ConsulSettings, type InstanceSettings } from './instance-settings.js';
 import { consulRegistrar, embeddedRegistrar } from './registrar.js';
 import { Registration } from './registration.js';
 
@@ -59,7 +59,7 @@ export class ConsulPlugin implements PreStart, OnStop, HealthCheck {
   /** The name and ID this app registers under. */
   readonly serviceName: string;
   readonly serviceId: string;
-  readonly #ctx: PluginContext<ConsulConfig, object>;
+  readonly #ctx: PluginContext<ConsulSettings, object>;
   readonly #settings: InstanceSettings;
   readonly #client: ConsulClient | undefined;
   readonly #discovery: Discovery;
@@ -67,15 +67,15 @@ export class ConsulPlugin implements PreStart, OnStop, HealthCheck {
   readonly #roundRobin = new Map<string, number>();
   #deregistered: Promise<void> | undefined;
 
-  constructor(ctx: PluginContext<ConsulConfig, object>) {
+  constructor(ctx: PluginContext<ConsulSettings, object>) {
     this.#ctx = ctx;
-    const { config, app } = ctx;
-    this.#settings = instanceSettings(config, ctx.appName, ctx.prefix);
+    const { settings, app } = ctx;
+    this.#settings = instanceSettings(settings, ctx.appName, ctx.prefix);
     this.serviceName = this.#settings.name;
     this.serviceId = this.#settings.id;
     let registry: EmbeddedRegistry | undefined;
     // Core decides (URL empty, or EMBEDDED=true on purpose); a URL is then never used.
-    const url = ctx.embedded ? undefined : config.url;
+    const url = ctx.embedded ? undefined : settings.url;
     if (url === undefined) {
       this.mode = 'embedded';
       this.target = 'embedded';
@@ -85,11 +85,11 @@ export class ConsulPlugin implements PreStart, OnStop, HealthCheck {
     } else {
       this.mode = 'consul';
       this.target = agentTarget(url);
-      this.#client = new ConsulClient(url, config.token || undefined);
+      this.#client = new ConsulClient(url, settings.token || undefined);
       this.#discovery = new ConsulDiscovery({
         client: this.#client,
-        waitMs: config.watchWait,
-        requestTimeoutMs: config.requestTimeout,
+        waitMs: settings.watchWait,
+        requestTimeoutMs: settings.requestTimeout,
         logger: ctx.logger,
         unavailable: (reason, cause) => this.#unavailable(reason, cause),
         onReachability: (reachable, error) => this.#reachability(reachable, error),
@@ -97,16 +97,16 @@ export class ConsulPlugin implements PreStart, OnStop, HealthCheck {
     }
     this.#registration = new Registration({
       id: this.serviceId,
-      registrar: registry ? embeddedRegistrar(registry) : consulRegistrar(this.#client!, config.requestTimeout),
-      mode: config.check,
-      intervalMs: config.checkInterval,
+      registrar: registry ? embeddedRegistrar(registry) : consulRegistrar(this.#client!, settings.requestTimeout),
+      mode: settings.check,
+      intervalMs: settings.checkInterval,
       logger: ctx.logger,
       build: (status) => this.#registrationFor(status),
       status: () => checkStatusOf(app.state),
       onReachability: registry ? undefined : (reachable, error) => this.#reachability(reachable, error),
     });
     // Deregister before the shutdown delay, so resolvers stop choosing this instance while it still serves.
-    app.addShutdownStep((signal) => this.#deregister(signal), { first: true, timeoutMs: config.deregisterTimeout });
+    app.addShutdownStep((signal) => this.#deregister(signal), { first: true, timeoutMs: settings.deregisterTimeout });
     app.onStateChange(({ to }) => {
       if (STARTED.has(to)) this.#startRegistration();
       this.#registration.statusChanged();
@@ -165,7 +165,7 @@ export class ConsulPlugin implements PreStart, OnStop, HealthCheck {
       );
       return;
     }
-    await this.#client.leader(ctx.signal, this.#ctx.config.requestTimeout);
+    await this.#client.leader(ctx.signal, this.#ctx.settings.requestTimeout);
   }
 
   async onStop(ctx: HookContext): Promise<void> {
@@ -179,7 +179,7 @@ export class ConsulPlugin implements PreStart, OnStop, HealthCheck {
 
   /** The agent answers (`/v1/status/leader`) within the check's timeout. */
   async healthCheck({ signal }: HealthCheckContext): Promise<void> {
-    await this.#client?.leader(signal, this.#ctx.config.requestTimeout);
+    await this.#client?.leader(signal, this.#ctx.settings.requestTimeout);
   }
 
   #startRegistration(): void {
@@ -200,19 +200,19 @@ export class ConsulPlugin implements PreStart, OnStop, HealthCheck {
   }
 
   #registrationFor(status: CheckStatus): ServiceRegistration {
-    const { config, app } = this.#ctx;
+    const { settings, app } = this.#ctx;
     const listening = app.httpAddress() ?? { host: '127.0.0.1', port: 0 };
-    const address = advertisedAddress(config.address, listening);
+    const address = advertisedAddress(settings.address, listening);
     const { port } = listening;
-    const interval = config.checkInterval;
+    const interval = settings.checkInterval;
     const common = {
       name: `${this.serviceName} readiness`,
       checkid: `service:${this.serviceId}`,
       status,
-      deregistercriticalserviceafter: goDuration(config.deregisterCriticalAfter),
+      deregistercriticalserviceafter: goDuration(settings.deregisterCriticalAfter),
     };
     const check =
-      config.check === 'ttl'
+      settings.check === 'ttl'
         ? // Three beats may be missed before Consul marks the instance critical.
           { ...common, ttl: goDuration(interval * 3), timeout: goDuration(interval) }
         : { ...common, http: `http://${address.includes(':') ? `[${address}]` : address}:${port}${app.healthPath}/ready`, interval: goDuration(interval), timeout: goDuration(Math.min(interval, 5000)) };

@@ -5,7 +5,7 @@ import type { consulSettings } from './settings.js';
 import { parseStaticInstances } from './embedded-registry.js';
 import type { ServiceInstance } from './instance.js';
 
-export type ConsulConfig = SettingsOf<typeof consulSettings>;
+export type ConsulSettings = SettingsOf<typeof consulSettings>;
 
 /** What this instance registers, from its settings: checked once, before any I/O. */
 export interface InstanceSettings {
@@ -17,27 +17,27 @@ export interface InstanceSettings {
 }
 
 /** Throws ConfigError (exit 78) naming every malformed value. */
-export function instanceSettings(config: ConsulConfig, appName: string, prefix: string): InstanceSettings {
+export function instanceSettings(settings: ConsulSettings, appName: string, prefix: string): InstanceSettings {
   const problems: { env: string; message: string }[] = [];
-  const env = (key: keyof ConsulConfig): string => envName(appName, prefix, key);
+  const env = (key: keyof ConsulSettings): string => envName(appName, prefix, key);
   const meta: Record<string, string> = {};
-  for (const pair of listOf(config.meta)) {
+  for (const pair of listOf(settings.meta)) {
     const at = pair.indexOf('=');
     if (at <= 0) problems.push({ env: env('meta'), message: `${env('meta')}: "${pair}" is not key=value` });
     else meta[pair.slice(0, at).trim()] = pair.slice(at + 1).trim();
   }
-  const staticInstances = parseStaticInstances(config.static);
+  const staticInstances = parseStaticInstances(settings.static);
   if (typeof staticInstances === 'string') problems.push({ env: env('static'), message: `${env('static')}: ${staticInstances}` });
   for (const key of ['checkInterval', 'deregisterTimeout', 'requestTimeout', 'watchWait'] as const) {
-    if (config[key] < 1) problems.push({ env: env(key), message: `${env(key)} must be at least 1 ms (got ${config[key]})` });
+    if (settings[key] < 1) problems.push({ env: env(key), message: `${env(key)} must be at least 1 ms (got ${settings[key]})` });
   }
   if (problems.length > 0) throw new ConfigError(appName, problems);
-  const name = config.serviceName ?? appName;
+  const name = settings.serviceName ?? appName;
   return {
     name,
     // Unique per process and stable for its life: a restarted pod is a new instance.
-    id: config.serviceId ?? `${name}-${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
-    tags: listOf(config.tags),
+    id: settings.serviceId ?? `${name}-${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
+    tags: listOf(settings.tags),
     meta,
     staticInstances: typeof staticInstances === 'string' ? [] : staticInstances,
   };

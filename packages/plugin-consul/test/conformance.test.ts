@@ -7,7 +7,7 @@ const unreachable = ({ host, port }: { host: string; port: number }) => ({ url: 
 
 describe('against an agent that never answers, and embedded', () => {
   pluginConformance(consul, {
-    config: {},
+    settings: {},
     unreachable,
     secrets: () => ({ token: 'consul-conformance-secret' }),
   });

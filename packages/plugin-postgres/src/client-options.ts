@@ -1,6 +1,6 @@
 import type net from 'node:net';
 import postgres from 'postgres';
-import type { PostgresConfig, ServerTarget } from './target.js';
+import type { PostgresSettings, ServerTarget } from './target.js';
 
 /** postgres.js options its type definitions leave out. */
 interface ClientOptions extends Omit<postgres.Options<Record<string, postgres.PostgresType>>, 'max_lifetime'> {
@@ -13,7 +13,7 @@ interface ClientOptions extends Omit<postgres.Options<Record<string, postgres.Po
 
 export interface ClientOptionsInput {
   readonly target: ServerTarget;
-  readonly config: PostgresConfig;
+  readonly settings: PostgresSettings;
   readonly applicationName: string;
   readonly max: number;
   readonly socket: () => net.Socket;
@@ -43,7 +43,7 @@ function backoffSeconds(retries: number): number {
  * seconds; plinth settings are in milliseconds.
  */
 export function clientOptions(input: ClientOptionsInput): ClientOptions {
-  const { target, config } = input;
+  const { target, settings } = input;
   const password = target.password;
   return {
     host: target.host,
@@ -57,8 +57,8 @@ export function clientOptions(input: ClientOptionsInput): ClientOptions {
     ssl: target.ssl === 'disable' ? false : target.ssl,
     sslnegotiation: null,
     max: input.max,
-    idle_timeout: config.idleTimeout / 1000,
-    connect_timeout: config.connectTimeout / 1000,
+    idle_timeout: settings.idleTimeout / 1000,
+    connect_timeout: settings.connectTimeout / 1000,
     max_lifetime: maxLifetimeSeconds,
     max_pipeline: 100,
     backoff: backoffSeconds,

@@ -28,9 +28,9 @@ import {
 } from './migrations.js';
 import { createQueryMetrics, type QueryMetrics } from './query-metrics.js';
 import { OpenError, ServerConnection } from './server-connection.js';
-import { describeTarget, resolveTarget, type PostgresConfig, type Target } from './target.js';
+import { describeTarget, resolveTarget, type PostgresSettings, type Target } from './target.js';
 
-/** Code options of `postgres(prefix, options)`, besides the common ones (`critical`, timeouts, `config`). */
+/** Code options of `postgres(prefix, options)`, besides the common ones (`critical`, timeouts, `settings`). */
 export interface PostgresOptions<TSchema extends DrizzleSchema = Record<string, never>> {
   /** The drizzle schema (tables and relations): types `.db` and enables `db.query.<table>`. */
   readonly schema?: TSchema;
@@ -65,7 +65,7 @@ export const RECOVERY_BACKOFF = { initialDelayMs: 100, maxDelayMs: 1000 } as con
  */
 export class PostgresPlugin<TSchema extends DrizzleSchema = Record<string, never>> implements PreStart, OnStop, HealthCheck, PluginTarget {
   readonly prefix: string;
-  readonly #ctx: PluginContext<PostgresConfig, PostgresOptions<TSchema>>;
+  readonly #ctx: PluginContext<PostgresSettings, PostgresOptions<TSchema>>;
   readonly #target: Target;
   readonly #lifetime = new AbortController();
   #connection: DatabaseConnection<TSchema> | undefined;
@@ -75,17 +75,17 @@ export class PostgresPlugin<TSchema extends DrizzleSchema = Record<string, never
   #announced = false;
   readonly #metrics: QueryMetrics;
 
-  constructor(ctx: PluginContext<PostgresConfig, PostgresOptions<TSchema>>) {
+  constructor(ctx: PluginContext<PostgresSettings, PostgresOptions<TSchema>>) {
     this.#ctx = ctx;
     this.prefix = ctx.prefix;
-    this.#target = resolveTarget(ctx.config, ctx.embedded);
+    this.#target = resolveTarget(ctx.settings, ctx.embedded);
     ctx.app.tolerateRejection(
       isArrayTypesQueryFailure,
       'postgres.js 3.4 leaves the failure of its own array-types query on a new connection unhandled; the query that opened the connection fails on its own',
     );
     this.#metrics = createQueryMetrics(ctx.metrics, () => {
       const connection = this.#connection;
-      return connection instanceof ServerConnection ? { connections: () => connection.connections, poolMax: ctx.config.poolMax } : undefined;
+      return connection instanceof ServerConnection ? { connections: () => connection.connections, poolMax: ctx.settings.poolMax } : undefined;
     });
   }
 
@@ -142,7 +142,7 @@ export class PostgresPlugin<TSchema extends DrizzleSchema = Record<string, never
           ? await ServerConnection.open(
               {
                 target,
-                config: this.#ctx.config,
+                settings: this.#ctx.settings,
                 applicationName: this.#ctx.appName,
                 logger: this.#ctx.logger,
                 drizzle: drizzleConfig,
@@ -175,7 +175,7 @@ export class PostgresPlugin<TSchema extends DrizzleSchema = Record<string, never
     this.#cancelStalledQueriesOnShutdown(appSignal);
     this.#ctx.logger.info(
       target.kind === 'server'
-        ? { target: this.target, poolMax: this.#ctx.config.poolMax, ssl: target.ssl }
+        ? { target: this.target, poolMax: this.#ctx.settings.poolMax, ssl: target.ssl }
         : { embedded: true, target: this.target },
       `${this.prefix} connected to ${this.target}`,
     );
@@ -187,11 +187,11 @@ export class PostgresPlugin<TSchema extends DrizzleSchema = Record<string, never
     const connection = this.#connection;
     const started = performance.now();
     try {
-      const cancelled = await connection?.close(signal, this.#ctx.config.stopQueryGrace);
+      const cancelled = await connection?.close(signal, this.#ctx.settings.stopQueryGrace);
       if (cancelled) {
         this.#ctx.logger.warn(
-          { connections: cancelled, graceMs: this.#ctx.config.stopQueryGrace },
-          `cancelled the queries still running after ${this.#ctx.config.stopQueryGrace} ms: closed ${cancelled} connection(s)`,
+          { connections: cancelled, graceMs: this.#ctx.settings.stopQueryGrace },
+          `cancelled the queries still running after ${this.#ctx.settings.stopQueryGrace} ms: closed ${cancelled} connection(s)`,
         );
       }
     } catch (error) {
@@ -231,7 +231,7 @@ export class PostgresPlugin<TSchema extends DrizzleSchema = Record<string, never
    */
   #cancelStalledQueriesOnShutdown(appSignal: AbortSignal): void {
     const watch = (): void => {
-      const grace = this.#ctx.config.stopQueryGrace;
+      const grace = this.#ctx.settings.stopQueryGrace;
       const timer = setInterval(() => {
         const connection = this.#connection;
         if (connection === undefined || this.#state === 'stopped') {
@@ -262,7 +262,7 @@ export class PostgresPlugin<TSchema extends DrizzleSchema = Record<string, never
   }
 
   #migrationsConfig(): MigrationsConfig | undefined {
-    const folder = resolveMigrationsFolder(this.#ctx.config.migrations, this.#ctx.options.migrations);
+    const folder = resolveMigrationsFolder(this.#ctx.settings.migrations, this.#ctx.options.migrations);
     if (folder === undefined) return undefined;
     assertMigrationsFolder(folder);
     return {
@@ -295,7 +295,7 @@ export class PostgresPlugin<TSchema extends DrizzleSchema = Record<string, never
     if (this.#state !== 'started' || !this.#ctx.availability.available || connection === undefined || this.#verifying) return;
     this.#verifying = true;
     connection
-      .ping(AbortSignal.any([this.#lifetime.signal, AbortSignal.timeout(this.#ctx.config.connectTimeout)]))
+      .ping(AbortSignal.any([this.#lifetime.signal, AbortSignal.timeout(this.#ctx.settings.connectTimeout)]))
       .then(() => this.#ctx.logger.debug({ target: this.target }, 'a pool connection closed; the server still answers'))
       .catch((error: unknown) => {
         if (!this.#lifetime.signal.aborted) this.#onConnectionError(error);
@@ -324,7 +324,7 @@ export class PostgresPlugin<TSchema extends DrizzleSchema = Record<string, never
       const connection = this.#connection;
       if (connection === undefined) return;
       try {
-        await connection.ping(AbortSignal.any([lifetime, AbortSignal.timeout(this.#ctx.config.connectTimeout)]));
+        await connection.ping(AbortSignal.any([lifetime, AbortSignal.timeout(this.#ctx.settings.connectTimeout)]));
         this.#markRecovered();
         return;
       } catch {

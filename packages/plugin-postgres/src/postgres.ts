@@ -1,13 +1,13 @@
 import { definePlugin, PLUGIN_API_VERSION, type CommonPluginOptions, type PluginDeclaration } from '@plinth/core';
 import type { DrizzleSchema } from './database.js';
 import { PostgresPlugin, type PostgresOptions } from './postgres-plugin.js';
-import { postgresSettings, type PostgresSettings } from './settings.js';
+import { postgresSettings, type PostgresSettingsSchema } from './settings.js';
 
 /** Everything `postgres(prefix, options)` accepts. */
-export type PostgresPluginOptions<TSchema extends DrizzleSchema = Record<string, never>> = CommonPluginOptions<PostgresSettings> &
+export type PostgresPluginOptions<TSchema extends DrizzleSchema = Record<string, never>> = CommonPluginOptions<PostgresSettingsSchema> &
   PostgresOptions<TSchema>;
 
-const definition = definePlugin<PostgresSettings, PostgresPlugin<DrizzleSchema>, PostgresOptions<DrizzleSchema>>({
+const definition = definePlugin<PostgresSettingsSchema, PostgresPlugin<DrizzleSchema>, PostgresOptions<DrizzleSchema>>({
   type: 'postgres',
   pluginApi: `^${PLUGIN_API_VERSION}`,
   critical: true,
@@ -54,7 +54,7 @@ export function postgres<TSchema extends DrizzleSchema = Record<string, never>>(
 
 /**
  * A ready test double: the declared instance on embedded PGlite whatever the env says,
- * keeping its schema and migrations. `config` sets defaults such as `dataDir`.
+ * keeping its schema and migrations. `settings` sets defaults such as `dataDir`.
  *
  * ```ts
  * await createTestApp(options, { plugins: { primary_db: postgres.embedded({ dataDir }) } });

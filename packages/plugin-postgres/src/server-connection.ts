@@ -12,11 +12,11 @@ import { migrationLockKey, type MigrationsConfig } from './migrations.js';
 import { noticeLogger } from './notices.js';
 import type { QueryMetrics } from './query-metrics.js';
 import { SocketTracker } from './socket-tracker.js';
-import type { PostgresConfig, ServerTarget } from './target.js';
+import type { PostgresSettings, ServerTarget } from './target.js';
 
 export interface ServerConnectionOptions<TSchema extends DrizzleSchema> {
   readonly target: ServerTarget;
-  readonly config: PostgresConfig;
+  readonly settings: PostgresSettings;
   readonly applicationName: string;
   readonly logger: Logger;
   readonly drizzle: DrizzleConfig<TSchema>;
@@ -54,7 +54,7 @@ export class ServerConnection<TSchema extends DrizzleSchema> implements Database
     this.db = drizzle(options.metrics.instrument(raw), options.drizzle) as PostgresDatabase<TSchema>;
     this.#check = new CheckConnection({
       target: options.target,
-      config: options.config,
+      settings: options.settings,
       applicationName: options.applicationName,
       onnotice: noticeLogger(options.logger, 'debug'),
     });
@@ -69,20 +69,20 @@ export class ServerConnection<TSchema extends DrizzleSchema> implements Database
     options: ServerConnectionOptions<TSchema>,
     signal: AbortSignal,
   ): Promise<ServerConnection<TSchema>> {
-    const { target, config } = options;
+    const { target, settings } = options;
     const sockets = new SocketTracker();
     let opened = false;
     const raw = createClient({
       target,
-      config,
+      settings,
       applicationName: options.applicationName,
-      max: config.poolMax,
+      max: settings.poolMax,
       socket: sockets.connector(target.host, target.port, { watchSilence: target.ssl === 'disable' }),
       onnotice: noticeLogger(options.logger),
       onclose: () => {
         if (opened) options.onConnectionClosed();
       },
-      statementTimeoutMs: config.statementTimeout,
+      statementTimeoutMs: settings.statementTimeout,
     });
     const closeNow = (): void => {
       sockets.destroyAll('connection closed: the instance did not start');
@@ -165,7 +165,7 @@ async function runMigrations<TSchema extends DrizzleSchema>(
   const sockets = new SocketTracker();
   const sql = createClient({
     target: options.target,
-    config: options.config,
+    settings: options.settings,
     applicationName: options.applicationName,
     max: 1,
     socket: sockets.connector(options.target.host, options.target.port),

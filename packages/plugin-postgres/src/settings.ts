@@ -71,4 +71,4 @@ export const postgresSettings = {
   }),
 } as const;
 
-export type PostgresSettings = typeof postgresSettings;
+export type PostgresSettingsSchema = typeof postgresSettings;

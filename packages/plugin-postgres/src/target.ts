@@ -1,7 +1,7 @@
 import type { SettingsOf } from '@plinth/core';
-import type { PostgresSettings, SslMode } from './settings.js';
+import type { PostgresSettingsSchema, SslMode } from './settings.js';
 
-export type PostgresConfig = SettingsOf<PostgresSettings>;
+export type PostgresSettings = SettingsOf<PostgresSettingsSchema>;
 
 /** Where a postgres.js pool connects. Every field is explicit: nothing comes from `PG*` env vars. */
 export interface ServerTarget {
@@ -29,20 +29,20 @@ export type Target = ServerTarget | EmbeddedTarget;
  * contains win over the single settings; parts it lacks (port, database, password…)
  * come from those settings.
  */
-export function resolveTarget(config: PostgresConfig, embedded: boolean): Target {
-  if (embedded) return { kind: 'embedded', dataDir: config.dataDir };
-  const fromUrl = config.url === undefined ? undefined : new URL(config.url);
+export function resolveTarget(settings: PostgresSettings, embedded: boolean): Target {
+  if (embedded) return { kind: 'embedded', dataDir: settings.dataDir };
+  const fromUrl = settings.url === undefined ? undefined : new URL(settings.url);
   const decoded = (value: string | undefined): string | undefined =>
     value === undefined || value === '' ? undefined : decodeURIComponent(value);
   const sslmode = fromUrl?.searchParams.get('sslmode') ?? undefined;
   return {
     kind: 'server',
-    host: decoded(fromUrl?.hostname.replace(/^\[(.*)\]$/, '$1')) ?? (config.host as string),
-    port: fromUrl?.port ? Number(fromUrl.port) : config.port,
-    user: decoded(fromUrl?.username) ?? config.user,
-    password: decoded(fromUrl?.password) ?? config.password ?? '',
-    database: decoded(fromUrl?.pathname.replace(/^\//, '')) ?? config.database,
-    ssl: (sslmode as SslMode | undefined) ?? config.ssl,
+    host: decoded(fromUrl?.hostname.replace(/^\[(.*)\]$/, '$1')) ?? (settings.host as string),
+    port: fromUrl?.port ? Number(fromUrl.port) : settings.port,
+    user: decoded(fromUrl?.username) ?? settings.user,
+    password: decoded(fromUrl?.password) ?? settings.password ?? '',
+    database: decoded(fromUrl?.pathname.replace(/^\//, '')) ?? settings.database,
+    ssl: (sslmode as SslMode | undefined) ?? settings.ssl,
   };
 }
 

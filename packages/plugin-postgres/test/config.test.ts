@@ -9,10 +9,10 @@ import { clientOptions } from '../src/client-options.js';
 import { isPermanentOpenFailure } from '../src/connection-errors.js';
 import { isConnectionError, postgres } from '../src/index.js';
 import { migrationLockKey } from '../src/migrations.js';
-import { resolveTarget, type PostgresConfig, type ServerTarget } from '../src/target.js';
+import { resolveTarget, type PostgresSettings, type ServerTarget } from '../src/target.js';
 import { ledgerApp } from './support/apps.js';
 
-const defaults: PostgresConfig = {
+const defaults: PostgresSettings = {
   url: undefined,
   host: undefined,
   port: 5432,
@@ -141,7 +141,7 @@ describe('postgres.js options', () => {
     const target = resolveTarget({ ...defaults, host: 'db.internal' }, false) as ServerTarget;
     const options = clientOptions({
       target,
-      config: { ...defaults, host: 'db.internal', connectTimeout: 2500, idleTimeout: 30_000 },
+      settings: { ...defaults, host: 'db.internal', connectTimeout: 2500, idleTimeout: 30_000 },
       applicationName: 'user-service',
       max: 7,
       socket: () => assert.fail('no connection is opened here'),

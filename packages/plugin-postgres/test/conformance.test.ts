@@ -10,7 +10,7 @@ before(async () => {
 after(() => scratch.drop());
 
 pluginConformance(postgres, {
-  get config() {
+  get settings() {
     return { url: scratch.url };
   },
   unreachable: ({ host, port }) => ({ url: `postgres://conformance:pg-conformance-secret@${host}:${port}/conformance` }),

@@ -1,4 +1,4 @@
-export { rabbitmq, RabbitMqPlugin, type RabbitMqConfig, type RabbitMqOptions } from './rabbitmq-plugin.js';
+export { rabbitmq, RabbitMqPlugin, type RabbitMqSettings, type RabbitMqOptions } from './rabbitmq-plugin.js';
 export { rabbitmqSettings } from './settings.js';
 export type { RabbitMqStats } from './stats.js';
 export type { Subscription, SubscribeOptions } from './subscription.js';

@@ -32,7 +32,7 @@ export interface RabbitMqOptions {
   readonly topology?: TopologyDeclaration;
 }
 
-export type RabbitMqConfig = SettingsOf<typeof rabbitmqSettings>;
+export type RabbitMqSettings = SettingsOf<typeof rabbitmqSettings>;
 
 /** Round-trip bound of a health check called outside the app's probes. */
 const DIRECT_CHECK_TIMEOUT_MS = 1000;
@@ -47,7 +47,7 @@ export class RabbitMqPlugin implements PreStart, OnStart, OnStop, HealthCheck {
   readonly prefix: string;
   /** True when the instance runs embedded, on the in-process broker, rather than on RabbitMQ. */
   readonly embedded: boolean;
-  readonly #ctx: PluginContext<RabbitMqConfig, RabbitMqOptions>;
+  readonly #ctx: PluginContext<RabbitMqSettings, RabbitMqOptions>;
   readonly #driver: BrokerDriver;
   readonly #subscriptions = new Set<SubscriptionRunner<unknown>>();
   readonly #deadLetterExchange: string;
@@ -57,14 +57,14 @@ export class RabbitMqPlugin implements PreStart, OnStart, OnStop, HealthCheck {
   readonly #metrics: BrokerMetrics;
   #phase: Phase = 'created';
 
-  constructor(ctx: PluginContext<RabbitMqConfig, RabbitMqOptions>) {
+  constructor(ctx: PluginContext<RabbitMqSettings, RabbitMqOptions>) {
     this.#ctx = ctx;
     this.prefix = ctx.prefix;
-    const { config, options, logger } = ctx;
+    const { settings, options, logger } = ctx;
     const topology = resolveTopology(options.topology);
     this.#declaredQueues = new Set(topology.flatMap((step) => (step.kind === 'queue' ? [step.name] : [])));
     this.#deadLetterExchange = options.topology?.deadLetterExchange ?? DEFAULT_DEAD_LETTER_EXCHANGE;
-    const backoff: BackoffOptions = { initialDelayMs: Math.max(1, config.reconnectDelay), maxDelayMs: Math.max(config.reconnectDelay, config.reconnectMaxDelay) };
+    const backoff: BackoffOptions = { initialDelayMs: Math.max(1, settings.reconnectDelay), maxDelayMs: Math.max(settings.reconnectDelay, settings.reconnectMaxDelay) };
     this.embedded = ctx.embedded;
     this.#metrics = createBrokerMetrics(ctx.metrics, this.#stats, () => {
       let inFlight = 0;
@@ -74,10 +74,10 @@ export class RabbitMqPlugin implements PreStart, OnStart, OnStop, HealthCheck {
     this.#driver = this.embedded
       ? new EmbeddedDriver(topology, backoff, logger)
       : new AmqpDriver({
-          target: connectionTarget(config, `${ctx.appName}:${ctx.prefix}`),
+          target: connectionTarget(settings, `${ctx.appName}:${ctx.prefix}`),
           topology,
           backoff,
-          connectTimeoutMs: config.connectTimeout,
+          connectTimeoutMs: settings.connectTimeout,
           logger,
           availability: ctx.availability,
           redact: ctx.redact,
@@ -162,7 +162,7 @@ export class RabbitMqPlugin implements PreStart, OnStart, OnStop, HealthCheck {
         content,
         properties,
         mandatory: options.mandatory ?? true,
-        timeoutMs: options.timeout ?? this.#ctx.config.publishTimeout,
+        timeoutMs: options.timeout ?? this.#ctx.settings.publishTimeout,
       });
     } catch (error) {
       this.#stats.rejected += 1;
@@ -205,9 +205,9 @@ export class RabbitMqPlugin implements PreStart, OnStart, OnStop, HealthCheck {
     const subscription = new SubscriptionRunner<T>(queue, handler, options, {
       publish: (message) => this.#driver.publish(message),
       retryQueue: this.#declaredQueues.has(retryQueueName(queue)) ? retryQueueName(queue) : undefined,
-      publishTimeoutMs: this.#ctx.config.publishTimeout,
+      publishTimeoutMs: this.#ctx.settings.publishTimeout,
       deadLetterExchange: this.#deadLetterExchange,
-      prefetch: this.#ctx.config.prefetch,
+      prefetch: this.#ctx.settings.prefetch,
       logger: this.#ctx.logger.child({ queue }),
       stats: this.#stats,
       handled: (queue, seconds, ok) => this.#metrics.handled(queue, seconds, ok),

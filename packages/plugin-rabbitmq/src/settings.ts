@@ -30,4 +30,4 @@ export const rabbitmqSettings = {
   }),
 } as const;
 
-export type RabbitMqSettings = typeof rabbitmqSettings;
+export type RabbitMqSettingsSchema = typeof rabbitmqSettings;

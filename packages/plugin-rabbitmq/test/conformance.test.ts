@@ -12,7 +12,7 @@ const unreachable = ({ host, port }: { host: string; port: number }) => ({ url: 
 
 describe('on a RabbitMQ server', () => {
   pluginConformance(rabbitmq, {
-    get config() {
+    get settings() {
       return { url };
     },
     unreachable,
@@ -20,5 +20,5 @@ describe('on a RabbitMQ server', () => {
 });
 
 describe('embedded', () => {
-  pluginConformance(rabbitmq, { config: {}, unreachable });
+  pluginConformance(rabbitmq, { settings: {}, unreachable });
 });

@@ -21,7 +21,7 @@ import { jsonCodec, type CacheCodec } from './codec.js';
 import { unavailableError } from './errors.js';
 import { MemoryStore } from './memory-store.js';
 import { RedisConnection, type RedisClient } from './redis-connection.js';
-import { describeTarget, resolveTarget, type RedisConfig, type RedisTarget } from './target.js';
+import { describeTarget, resolveTarget, type RedisSettings, type RedisTarget } from './target.js';
 
 /** Code-only options of `redis(prefix, options)`. */
 export interface RedisPluginOptions {
@@ -56,19 +56,19 @@ export class RedisPlugin implements PreStart, OnStop, HealthCheck {
   readonly cacheAside: Cache;
   /** Where it connects (`127.0.0.1:6379 db 2`, or `in-memory store`); plinth names it in startup errors. */
   readonly target: string;
-  readonly #ctx: PluginContext<RedisConfig, RedisPluginOptions>;
+  readonly #ctx: PluginContext<RedisSettings, RedisPluginOptions>;
   readonly #driver: Driver;
 
   /** `off`: the no-op of an optional instance turned off (`…_ENABLED=false`): a cache that always misses. */
-  constructor(ctx: PluginContext<RedisConfig, RedisPluginOptions>, mode: 'on' | 'off' = 'on') {
+  constructor(ctx: PluginContext<RedisSettings, RedisPluginOptions>, mode: 'on' | 'off' = 'on') {
     this.#ctx = ctx;
-    const target = mode === 'off' ? undefined : resolveTarget(ctx.config, ctx.embedded);
+    const target = mode === 'off' ? undefined : resolveTarget(ctx.settings, ctx.embedded);
     this.#driver = target ? this.#createDriver(target) : { kind: 'off' };
     this.embedded = target?.kind === 'embedded';
     this.target = target === undefined ? 'turned off' : target.kind === 'embedded' ? 'in-memory store' : describeTarget(target);
     const store = target ? this.#createStore() : MISSING_STORE;
     const metrics = createCacheMetrics(ctx.metrics);
-    const common = { store, keyPrefix: ctx.config.keyPrefix ?? '', codec: ctx.options.codec ?? jsonCodec, logger: ctx.logger, metrics };
+    const common = { store, keyPrefix: ctx.settings.keyPrefix ?? '', codec: ctx.options.codec ?? jsonCodec, logger: ctx.logger, metrics };
     this.cache = new CacheFacade({ ...common, mode: 'strict' });
     this.cacheAside = new CacheFacade({ ...common, mode: 'aside' });
   }
@@ -108,7 +108,7 @@ export class RedisPlugin implements PreStart, OnStop, HealthCheck {
       this.#driver.store.clear();
       return;
     }
-    await this.#driver.connection.close(this.#ctx.config.commandTimeout, ctx.signal);
+    await this.#driver.connection.close(this.#ctx.settings.commandTimeout, ctx.signal);
   }
 
   async healthCheck({ signal }: HealthCheckContext): Promise<void> {
@@ -126,14 +126,14 @@ export class RedisPlugin implements PreStart, OnStop, HealthCheck {
 
   #createDriver(target: RedisTarget): Driver {
     if (target.kind === 'embedded') return { kind: 'embedded', store: new MemoryStore(target.maxEntries) };
-    const { config, options, appName, prefix, logger, redact, availability } = this.#ctx;
+    const { settings, options, appName, prefix, logger, redact, availability } = this.#ctx;
     return {
       kind: 'server',
       connection: new RedisConnection({
         target,
         clientName: `${appName}:${prefix}`,
-        connectTimeoutMs: config.connectTimeout,
-        commandTimeoutMs: config.commandTimeout,
+        connectTimeoutMs: settings.connectTimeout,
+        commandTimeoutMs: settings.commandTimeout,
         backoff: options.reconnectBackoff ?? DEFAULT_RECONNECT_BACKOFF,
         logger,
         redact,
@@ -162,11 +162,11 @@ export class RedisPlugin implements PreStart, OnStop, HealthCheck {
       };
     }
     const { connection } = driver;
-    const { config } = this.#ctx;
+    const { settings } = this.#ctx;
     const breaker = this.#ctx.breaker('cache', {
-      timeoutMs: config.breakerTimeout,
-      consecutiveFailures: config.breakerFailures,
-      halfOpenAfterMs: config.breakerHalfOpenAfter,
+      timeoutMs: settings.breakerTimeout,
+      consecutiveFailures: settings.breakerFailures,
+      halfOpenAfterMs: settings.breakerHalfOpenAfter,
       // Slowness only: a lost or wedged connection is the availability's business, a command error the caller's.
       isFailure: (error) => OperationTimeoutError.is(error),
     });
@@ -187,7 +187,7 @@ export class RedisPlugin implements PreStart, OnStop, HealthCheck {
         return await breaker.execute(call);
       } catch (error) {
         if (BreakerOpenError.is(error)) throw this.#unavailable('cache breaker open', error);
-        if (OperationTimeoutError.is(error)) throw this.#unavailable(`no reply within ${config.breakerTimeout} ms (BREAKER_TIMEOUT)`, error);
+        if (OperationTimeoutError.is(error)) throw this.#unavailable(`no reply within ${settings.breakerTimeout} ms (BREAKER_TIMEOUT)`, error);
         throw error;
       }
     };

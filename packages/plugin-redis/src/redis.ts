@@ -1,7 +1,7 @@
 import { definePlugin, PLUGIN_API_VERSION } from '@plinth/core';
 import { RedisPlugin, type RedisPluginOptions } from './redis-plugin.js';
 import { redisSettings } from './settings.js';
-import { validateRedisConfig } from './target.js';
+import { validateRedisSettings } from './target.js';
 
 /**
  * Declares a Redis instance: `redis('session_cache')` (non-critical by default: the app
@@ -16,7 +16,7 @@ export const redis = definePlugin<typeof redisSettings, RedisPlugin, RedisPlugin
   critical: false,
   settings: redisSettings,
   embedded: { serverSetting: ['url', 'host'] },
-  validateConfig: validateRedisConfig,
+  validateSettings: validateRedisSettings,
   create: (ctx) => new RedisPlugin(ctx),
   // Declared `optional: true` and turned off: a cache that always misses and stores nothing.
   noop: (ctx) => new RedisPlugin(ctx, 'off'),

@@ -1,7 +1,7 @@
 import type { SettingProblem, SettingsOf } from '@plinth/core';
 import type { redisSettings } from './settings.js';
 
-export type RedisConfig = SettingsOf<typeof redisSettings>;
+export type RedisSettings = SettingsOf<typeof redisSettings>;
 
 /** Where an instance keeps its data: a Redis server, or the embedded in-memory store. */
 export type RedisTarget =
@@ -22,12 +22,12 @@ export type ServerTarget = Extract<RedisTarget, { kind: 'server' }>;
  * What the setting formats cannot catch alone: a URL path that is not a DB number, and
  * timeouts of zero. Core reports these with every other config problem, by env var.
  */
-export function validateRedisConfig(config: RedisConfig): SettingProblem<keyof RedisConfig & string>[] {
-  const problems: SettingProblem<keyof RedisConfig & string>[] = [];
+export function validateRedisSettings(settings: RedisSettings): SettingProblem<keyof RedisSettings & string>[] {
+  const problems: SettingProblem<keyof RedisSettings & string>[] = [];
   for (const key of ['connectTimeout', 'commandTimeout'] as const) {
-    if (config[key] < 1) problems.push({ setting: key, message: `must be at least 1 ms (got ${config[key]})` });
+    if (settings[key] < 1) problems.push({ setting: key, message: `must be at least 1 ms (got ${settings[key]})` });
   }
-  const path = config.url === undefined ? '' : new URL(config.url).pathname.replace(/^\//, '');
+  const path = settings.url === undefined ? '' : new URL(settings.url).pathname.replace(/^\//, '');
   if (path !== '' && !/^\d+$/.test(path)) problems.push({ setting: 'url', message: `has the path "/${path}"; expected /<db number> or none` });
   return problems;
 }
@@ -38,29 +38,29 @@ export function validateRedisConfig(config: RedisConfig): SettingProblem<keyof R
  * PASSWORD and DB fill in what the URL leaves out, so a URL from a config map can pair
  * with a password from a secret.
  */
-export function resolveTarget(config: RedisConfig, embedded: boolean): RedisTarget {
-  if (embedded) return { kind: 'embedded', maxEntries: config.memoryMaxEntries };
-  if (config.url !== undefined) {
-    const url = new URL(config.url);
+export function resolveTarget(settings: RedisSettings, embedded: boolean): RedisTarget {
+  if (embedded) return { kind: 'embedded', maxEntries: settings.memoryMaxEntries };
+  if (settings.url !== undefined) {
+    const url = new URL(settings.url);
     const path = url.pathname.replace(/^\//, '');
     return {
       kind: 'server',
       host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
       port: url.port ? Number(url.port) : 6379,
-      username: url.username ? decodeURIComponent(url.username) : config.username || undefined,
-      password: url.password ? decodeURIComponent(url.password) : config.password || undefined,
-      db: /^\d+$/.test(path) ? Number(path) : config.db,
-      tls: url.protocol === 'rediss:' || config.tls,
+      username: url.username ? decodeURIComponent(url.username) : settings.username || undefined,
+      password: url.password ? decodeURIComponent(url.password) : settings.password || undefined,
+      db: /^\d+$/.test(path) ? Number(path) : settings.db,
+      tls: url.protocol === 'rediss:' || settings.tls,
     };
   }
   return {
     kind: 'server',
-    host: config.host as string,
-    port: config.port,
-    username: config.username || undefined,
-    password: config.password || undefined,
-    db: config.db,
-    tls: config.tls,
+    host: settings.host as string,
+    port: settings.port,
+    username: settings.username || undefined,
+    password: settings.password || undefined,
+    db: settings.db,
+    tls: settings.tls,
   };
 }
 

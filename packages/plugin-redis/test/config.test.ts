@@ -4,13 +4,13 @@ import { ConfigError, createApp } from '@plinth/core';
 import { freePort } from '@plinth/testkit';
 import { redis, type RedisPlugin } from '../src/index.js';
 import { redisSettings } from '../src/settings.js';
-import { resolveTarget, type RedisConfig } from '../src/target.js';
+import { resolveTarget, type RedisSettings } from '../src/target.js';
 import { envOf, stopApps, testApp } from './helpers.js';
 
 afterEach(stopApps);
 
-const defaults = Object.fromEntries(Object.entries(redisSettings).map(([key, spec]) => [key, spec.default])) as unknown as RedisConfig;
-const config = (overrides: Partial<RedisConfig>): RedisConfig => ({ ...defaults, ...overrides });
+const defaults = Object.fromEntries(Object.entries(redisSettings).map(([key, spec]) => [key, spec.default])) as unknown as RedisSettings;
+const settings = (overrides: Partial<RedisSettings>): RedisSettings => ({ ...defaults, ...overrides });
 
 describe('settings', () => {
   it('publishes every setting under {APP}_{PREFIX}_*, with password and URL marked sensitive', () => {
@@ -91,21 +91,21 @@ describe('settings', () => {
 
 describe('target resolution', () => {
   it('uses the embedded store when core decided so', () => {
-    assert.deepEqual(resolveTarget(config({}), true), { kind: 'embedded', maxEntries: 10_000 });
+    assert.deepEqual(resolveTarget(settings({}), true), { kind: 'embedded', maxEntries: 10_000 });
   });
 
   it('takes host, port, credentials, DB and TLS from the URL', () => {
-    const target = resolveTarget(config({ url: 'rediss://app%40svc:p%3Ass@cache.internal:6380/4', host: 'ignored', db: 9 }), false);
+    const target = resolveTarget(settings({ url: 'rediss://app%40svc:p%3Ass@cache.internal:6380/4', host: 'ignored', db: 9 }), false);
     assert.deepEqual(target, { kind: 'server', host: 'cache.internal', port: 6380, username: 'app@svc', password: 'p:ss', db: 4, tls: true });
   });
 
   it('fills what the URL leaves out from USERNAME, PASSWORD and DB', () => {
-    const target = resolveTarget(config({ url: 'redis://cache', username: 'u', password: 'from-secret', db: 2 }), false);
+    const target = resolveTarget(settings({ url: 'redis://cache', username: 'u', password: 'from-secret', db: 2 }), false);
     assert.deepEqual(target, { kind: 'server', host: 'cache', port: 6379, username: 'u', password: 'from-secret', db: 2, tls: false });
   });
 
   it('builds the target from HOST and friends when no URL is set', () => {
-    const target = resolveTarget(config({ host: '10.0.0.5', port: 7000, password: 'pw', db: 1, tls: true }), false);
+    const target = resolveTarget(settings({ host: '10.0.0.5', port: 7000, password: 'pw', db: 1, tls: true }), false);
     assert.deepEqual(target, { kind: 'server', host: '10.0.0.5', port: 7000, username: undefined, password: 'pw', db: 1, tls: true });
   });
 });

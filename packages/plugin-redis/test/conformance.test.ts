@@ -13,7 +13,7 @@ const unreachable = ({ host, port }: { host: string; port: number }) => ({ url: 
 
 describe('on a Redis server', () => {
   pluginConformance(redis, {
-    get config() {
+    get settings() {
       return { url: scratch.url };
     },
     unreachable,
@@ -22,7 +22,7 @@ describe('on a Redis server', () => {
 
 describe('embedded', () => {
   pluginConformance(redis, {
-    config: {},
+    settings: {},
     unreachable,
     isolation: {
       write: (instance, key) => (instance as RedisPlugin).cache.set(key, 'seen'),

@@ -2,4 +2,4 @@ export { sentry } from './sentry.js';
 export { SentryPlugin, type CaptureContext, type SentryMode, type SentryPluginOptions } from './sentry-plugin.js';
 export type { CaptureScope } from './capture-scope.js';
 export type { SentrySdk } from './sdk.js';
-export { sentrySettings, type SentryConfig } from './settings.js';
+export { sentrySettings, type SentrySettings } from './settings.js';

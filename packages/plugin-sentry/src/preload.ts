@@ -25,18 +25,18 @@ async function preload(env: NodeJS.ProcessEnv): Promise<void> {
     return;
   }
   const prefix = env.PLINTH_SENTRY_PREFIX || DEFAULT_PREFIX;
-  let config;
+  let settings;
   try {
-    config = readSettingsFromEnv(sentrySettings, app, prefix, env);
+    settings = readSettingsFromEnv(sentrySettings, app, prefix, env);
   } catch (error) {
     // The app reports the same bad value as a config error when it starts.
     process.stderr.write(`@plinth/plugin-sentry/preload: ${messageOf(error)}: Sentry not initialised\n`);
     return;
   }
-  const dsn = config.dsn;
+  const dsn = settings.dsn;
   if (dsn === undefined) return;
   const sdk = await importSdk();
-  sdk.init(nodeOptions(sdk, { ...config, dsn }));
+  sdk.init(nodeOptions(sdk, { ...settings, dsn }));
   processState().preload = { app, prefix, sdk };
 }
 

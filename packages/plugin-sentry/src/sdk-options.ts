@@ -1,7 +1,7 @@
 import type { NodeOptions } from '@sentry/node';
 import { processState } from './process-state.js';
 import type { SentrySdk } from './sdk.js';
-import type { SentryConfig } from './settings.js';
+import type { SentrySettings } from './settings.js';
 
 /**
  * Left out of the defaults. The SDK's own process handlers would capture crashes a second
@@ -32,17 +32,17 @@ const DATA_COLLECTION: NonNullable<NodeOptions['dataCollection']> = {
 };
 
 /** `init` options from the settings: the same whether the preload or the plugin initialises. */
-export function nodeOptions(sdk: SentrySdk, config: SentryConfig & { readonly dsn: string }, extra: NodeOptions = {}): NodeOptions {
+export function nodeOptions(sdk: SentrySdk, settings: SentrySettings & { readonly dsn: string }, extra: NodeOptions = {}): NodeOptions {
   const userIntegrations = extra.integrations;
   return {
     ...extra,
-    dsn: config.dsn,
-    environment: config.environment ?? extra.environment,
-    release: config.release ?? extra.release,
-    sampleRate: config.sampleRate,
+    dsn: settings.dsn,
+    environment: settings.environment ?? extra.environment,
+    release: settings.release ?? extra.release,
+    sampleRate: settings.sampleRate,
     // Any tracesSampleRate (even 0) turns the tracing integrations on; 0 means off.
-    tracesSampleRate: config.tracesSampleRate > 0 ? config.tracesSampleRate : undefined,
-    debug: config.debug,
+    tracesSampleRate: settings.tracesSampleRate > 0 ? settings.tracesSampleRate : undefined,
+    debug: settings.debug,
     dataCollection: { ...DATA_COLLECTION, ...extra.dataCollection },
     integrations: (defaults: Integration[]) => {
       const kept = defaults.filter((integration) => !LEFT_OUT.has(integration.name) && integration.name !== 'Fastify');

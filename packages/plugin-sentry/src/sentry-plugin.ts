@@ -1,12 +1,12 @@
 import type * as Sentry from '@sentry/node';
-import { envName, messageOf, type HealthCheck, type HookContext, type OnConfigChange, type OnStop, type PluginContext, type PreStart } from '@plinth/core';
+import { envName, messageOf, type HealthCheck, type HookContext, type OnSettingsChange, type OnStop, type PluginContext, type PreStart } from '@plinth/core';
 import { subscribeToApp } from './app-hooks.js';
 import { NOOP_SCOPE, type CaptureScope } from './capture-scope.js';
 import type { UserHooks } from './pipeline.js';
 import { processState } from './process-state.js';
 import { importSdk, type SentrySdk } from './sdk.js';
 import { nodeOptions } from './sdk-options.js';
-import type { SentryConfig } from './settings.js';
+import type { SentrySettings } from './settings.js';
 
 /** Scope data for one capture: `{ tags, extra, level, user, fingerprint }` (Sentry's own type). */
 export type CaptureContext = Sentry.CaptureContext;
@@ -37,9 +37,9 @@ export type SentryMode = 'preload' | 'plugin' | 'off';
  * is loaded only when reporting is on; every method is a no-op returning `undefined` while
  * it is off (no DSN) or not loaded yet.
  */
-export class SentryPlugin implements PreStart, OnStop, HealthCheck, OnConfigChange<SentryConfig> {
+export class SentryPlugin implements PreStart, OnStop, HealthCheck, OnSettingsChange<SentrySettings> {
   readonly mode: SentryMode;
-  readonly #ctx: PluginContext<SentryConfig, SentryPluginOptions>;
+  readonly #ctx: PluginContext<SentrySettings, SentryPluginOptions>;
   #sdk: SentrySdk | undefined;
   /** Plugin mode: the import and `init`, begun by the start step or by the first report before it. */
   #loading: Promise<void> | undefined;
@@ -52,9 +52,9 @@ export class SentryPlugin implements PreStart, OnStop, HealthCheck, OnConfigChan
   #lastSendFailure: string | undefined;
 
   /** `turnedOff`: the declaration is turned off at deploy time; off even when the preload initialised the SDK. */
-  constructor(ctx: PluginContext<SentryConfig, SentryPluginOptions>, turnedOff = false) {
+  constructor(ctx: PluginContext<SentrySettings, SentryPluginOptions>, turnedOff = false) {
     this.#ctx = ctx;
-    const { config, options, app } = ctx;
+    const { settings, options, app } = ctx;
     const state = processState();
     state.pipeline.attach(app.redact.bind(app), { beforeSend: options.beforeSend, beforeBreadcrumb: options.beforeBreadcrumb });
 
@@ -62,7 +62,7 @@ export class SentryPlugin implements PreStart, OnStop, HealthCheck, OnConfigChan
     if (preloaded?.getClient() !== undefined) {
       this.mode = 'preload';
       this.#attach(preloaded);
-    } else if (config.dsn !== undefined && !turnedOff) {
+    } else if (settings.dsn !== undefined && !turnedOff) {
       this.mode = 'plugin';
     } else {
       this.mode = 'off';
@@ -70,7 +70,7 @@ export class SentryPlugin implements PreStart, OnStop, HealthCheck, OnConfigChan
       return;
     }
     this.#unsubscribe = subscribeToApp(app, (work) => this.#withSdk(work), { captureServerErrors: options.captureServerErrors ?? true });
-    app.beforeExit(() => this.#flush(), { timeoutMs: config.flushTimeout + 100 });
+    app.beforeExit(() => this.#flush(), { timeoutMs: settings.flushTimeout + 100 });
   }
 
   /** True when events are sent (a DSN is configured). */
@@ -88,7 +88,7 @@ export class SentryPlugin implements PreStart, OnStop, HealthCheck, OnConfigChan
   }
 
   /** A reload changed SAMPLE_RATE: the SDK reads it from its options for every event. */
-  onConfigChange(next: SentryConfig): void {
+  onSettingsChange(next: SentrySettings): void {
     const options = this.client?.getOptions();
     if (options) options.sampleRate = next.sampleRate;
   }
@@ -127,7 +127,7 @@ export class SentryPlugin implements PreStart, OnStop, HealthCheck, OnConfigChan
    * other component. Past its deadline startup goes on without waiting: reports wait for the SDK.
    */
   async preStart({ signal }: HookContext): Promise<void> {
-    const { logger, appName, prefix, config } = this.#ctx;
+    const { logger, appName, prefix, settings } = this.#ctx;
     const state = processState();
     if (this.mode === 'off') {
       logger.info(`error reporting off: set ${envName(appName, prefix, 'dsn')} to send errors to Sentry`);
@@ -138,7 +138,7 @@ export class SentryPlugin implements PreStart, OnStop, HealthCheck, OnConfigChan
     } else if (this.#sdk === undefined) {
       throw new Error(`@sentry/node could not be loaded: ${messageOf(this.#loadFailure)}`, { cause: this.#loadFailure });
     }
-    const fields = { mode: this.mode, sampleRate: config.sampleRate, tracesSampleRate: config.tracesSampleRate };
+    const fields = { mode: this.mode, sampleRate: settings.sampleRate, tracesSampleRate: settings.tracesSampleRate };
     if (this.mode === 'preload' && (state.preload?.app !== appName || state.preload.prefix !== prefix)) {
       logger.warn({ ...fields, preload: state.preload && { app: state.preload.app, prefix: state.preload.prefix } }, 'the Sentry preload read the settings of another app or prefix; using its client');
     }
@@ -163,7 +163,7 @@ export class SentryPlugin implements PreStart, OnStop, HealthCheck, OnConfigChan
     this.#unsubscribe?.();
     this.#closed = true;
     // close() never throws, and resolves false at the timeout when the endpoint hangs.
-    await this.#sdk?.close(this.#ctx.config.flushTimeout);
+    await this.#sdk?.close(this.#ctx.settings.flushTimeout);
   }
 
   /** Down while the last event could not be delivered (the endpoint refused, failed or answered an error). */
@@ -191,8 +191,8 @@ export class SentryPlugin implements PreStart, OnStop, HealthCheck, OnConfigChan
           this.#waiting = undefined;
           return;
         }
-        const { config, options } = this.#ctx;
-        sdk.init(nodeOptions(sdk, { ...config, dsn: config.dsn as string }, { ...options.sdkOptions }));
+        const { settings, options } = this.#ctx;
+        sdk.init(nodeOptions(sdk, { ...settings, dsn: settings.dsn as string }, { ...options.sdkOptions }));
         this.#attach(sdk);
       },
       (error: unknown) => {
@@ -221,16 +221,16 @@ export class SentryPlugin implements PreStart, OnStop, HealthCheck, OnConfigChan
 
   async #flush(): Promise<void> {
     await this.#loading;
-    if (!this.#closed) await this.#sdk?.flush(this.#ctx.config.flushTimeout);
+    if (!this.#closed) await this.#sdk?.flush(this.#ctx.settings.flushTimeout);
   }
 
   /** Environment and release default to the app's; the preload could not know them. */
   #describeApp(sdk: SentrySdk): void {
-    const { app, config } = this.#ctx;
+    const { app, settings } = this.#ctx;
     const options = sdk.getClient()?.getOptions();
     if (options !== undefined) {
-      options.environment = config.environment ?? options.environment ?? app.environment;
-      options.release = config.release ?? options.release ?? app.version;
+      options.environment = settings.environment ?? options.environment ?? app.environment;
+      options.release = settings.release ?? options.release ?? app.version;
     }
     sdk.getGlobalScope().setTag('app', app.name);
   }

@@ -28,4 +28,4 @@ export const sentrySettings = {
   debug: setting.boolean({ doc: "Log the SDK's own diagnostics", default: false }),
 } as const;
 
-export type SentryConfig = SettingsOf<typeof sentrySettings>;
+export type SentrySettings = SettingsOf<typeof sentrySettings>;

@@ -73,7 +73,7 @@ describe('what reaches Sentry without user code', () => {
     try {
       proxy.cut();
       const { app } = trackedApp({
-        plugins: [sentry('error_tracking'), redis('session_cache', { config: { connectTimeout: 200 } })],
+        plugins: [sentry('error_tracking'), redis('session_cache', { settings: { connectTimeout: 200 } })],
         env: on({ TRACKED_APP_SESSION_CACHE_URL: `redis://127.0.0.1:${proxy.port}/${scratch.db}` }),
       });
       const recoverAttempts: number[] = [];

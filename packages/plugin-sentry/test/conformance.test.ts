@@ -6,7 +6,7 @@ const unreachable = ({ host, port }: { host: string; port: number }) => ({ dsn: 
 
 describe('against an ingest endpoint that never answers, and off', () => {
   pluginConformance(sentry, {
-    config: {},
+    settings: {},
     unreachable,
     secrets: ({ host, port }) => ({ dsn: `http://sentry-conformance-secret@${host}:${port}/1` }),
     // A hung ingest endpoint must never delay startup: preStart does not wait for it.

@@ -5,17 +5,17 @@ import { sentrySettings } from '../src/settings.js';
 
 describe('settings read by the preload', () => {
   it('reads {APP}_{PREFIX}_* with the defaults for unset and empty variables', () => {
-    const config = readSettingsFromEnv(sentrySettings, 'user-service', 'error_tracking', {
+    const settings = readSettingsFromEnv(sentrySettings, 'user-service', 'error_tracking', {
       USER_SERVICE_ERROR_TRACKING_DSN: 'https://k@o1.ingest.sentry.io/9',
       USER_SERVICE_ERROR_TRACKING_TRACES_SAMPLE_RATE: '0.25',
       USER_SERVICE_ERROR_TRACKING_RELEASE: '',
     });
-    assert.equal(config.dsn, 'https://k@o1.ingest.sentry.io/9');
-    assert.equal(config.tracesSampleRate, 0.25);
-    assert.equal(config.sampleRate, 1);
-    assert.equal(config.release, undefined);
-    assert.equal(config.flushTimeout, 2000);
-    assert.equal(config.debug, false);
+    assert.equal(settings.dsn, 'https://k@o1.ingest.sentry.io/9');
+    assert.equal(settings.tracesSampleRate, 0.25);
+    assert.equal(settings.sampleRate, 1);
+    assert.equal(settings.release, undefined);
+    assert.equal(settings.flushTimeout, 2000);
+    assert.equal(settings.debug, false);
   });
 
   it('rejects a sample rate outside 0..1 or not a number, naming the variable', () => {

@@ -23,5 +23,5 @@ export function replacePlugin(declared: PluginDeclaration, replacement: PluginRe
     }
     return double;
   }
-  return { ...declared, settings: {}, common: { ...declared.common, config: {} }, instantiate: () => replacement };
+  return { ...declared, settings: {}, common: { ...declared.common, settings: {} }, instantiate: () => replacement };
 }

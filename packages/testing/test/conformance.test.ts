@@ -16,9 +16,9 @@ before(async () => {
 });
 after(() => new Promise<void>((resolve) => greeter.close(() => resolve())));
 
-/** The greeter's port is known only once it listens, so config is read late. */
+/** The greeter's port is known only once it listens, so its settings are read late. */
 const lineOptions: ConformanceOptions = {
-  get config() {
+  get settings() {
     return { url: `tcp://user:pw@127.0.0.1:${port}` };
   },
   unreachable: ({ host, port: silent }) => ({ url: `tcp://user:line-password@${host}:${silent}` }),

@@ -38,7 +38,7 @@ class Users {
   }
 }
 
-const declared = { name: 'users', plugins: [kv('users_kv', { config: { url: 'kv://prod:7000' }, namespace: 'users' })], services: [Repository, Users] };
+const declared = { name: 'users', plugins: [kv('users_kv', { settings: { url: 'kv://prod:7000' }, namespace: 'users' })], services: [Repository, Users] };
 
 describe('createTestApp', () => {
   it('replaces a service by class: the fake is injected and the class, with its plugin, is never built', async () => {

@@ -4,7 +4,7 @@ import type { Registry } from 'prom-client';
 import { describeSettings, type ConfigEntry } from '../config/describe-config.js';
 import { toEnvSegment } from '../config/env-names.js';
 import type { EnvSource } from '../config/load-settings.js';
-import type { ConfigOf, SettingsSchema } from '../config/setting.js';
+import type { SettingsOf, SettingsSchema } from '../config/setting.js';
 import { PlinthError } from '../errors.js';
 import type { HealthServer, ServeHealthOptions } from '../health/health-server.js';
 import { AppHttp } from '../http/app-http.js';
@@ -71,8 +71,8 @@ export class App<S extends SettingsSchema = SettingsSchema> {
   }
 
   /** The app's own settings (from `createApp({ settings })`), resolved. */
-  get settings(): ConfigOf<S> {
-    return this.#runtime().settings.app as ConfigOf<S>;
+  get settings(): SettingsOf<S> {
+    return this.#runtime().settings.app as SettingsOf<S>;
   }
 
   on<K extends keyof AppEvents>(event: K, listener: (payload: AppEvents[K]) => void): () => void {
@@ -163,7 +163,7 @@ export class App<S extends SettingsSchema = SettingsSchema> {
   /**
    * Re-reads the settings (from the env file `{APP}_ENV_FILE` names, over the process env),
    * validates all of them, and applies the reloadable ones that changed: the log level, and
-   * plugins' through `onConfigChange`. On any problem nothing changes. What `run()` does on SIGHUP.
+   * plugins' through `onSettingsChange`. On any problem nothing changes. What `run()` does on SIGHUP.
    */
   reload(): Promise<ReloadReport> {
     return this.#lifecycle.reload();

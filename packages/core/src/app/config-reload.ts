@@ -5,7 +5,7 @@ import { envName } from '../config/env-names.js';
 import type { SettingsGroup } from '../config/settings-group.js';
 import { groupSchema } from '../config/settings-group.js';
 import { ConfigError } from '../errors.js';
-import type { OnConfigChange } from '../lifecycle/hooks.js';
+import type { OnSettingsChange } from '../lifecycle/hooks.js';
 import { messageOf } from '../message-of.js';
 import type { AppRuntime } from './runtime.js';
 import type { PluginSettings, ResolvedAppSettings } from './resolved-settings.js';
@@ -44,7 +44,7 @@ export interface ReloadInput {
 /**
  * Reloads settings into a running app: validates the whole new config first (any problem:
  * nothing changes, and the error names every bad variable), then applies the changed
- * reloadable settings (the log level; plugins' settings through `onConfigChange`), and
+ * reloadable settings (the log level; plugins' settings through `onSettingsChange`), and
  * reports changed settings that are not reloadable as needing a restart.
  */
 export class ConfigReloader {
@@ -125,9 +125,9 @@ export class ConfigReloader {
     for (const [prefix, settings] of plugins) {
       const previous = running.plugins.get(prefix) as PluginSettings;
       if (settings === previous) continue;
-      const instance = runtime.plugins.get(prefix) as Partial<OnConfigChange>;
+      const instance = runtime.plugins.get(prefix) as Partial<OnSettingsChange>;
       try {
-        await instance.onConfigChange?.(settings.own, previous.own);
+        await instance.onSettingsChange?.(settings.own, previous.own);
       } catch (error) {
         runtime.logger.error({ err: error, plugin: prefix }, `plugin ${prefix} failed to apply its new settings: ${messageOf(error)}`);
       }

@@ -56,7 +56,7 @@ export function instantiatePlugins(
       appName,
       type: plugin.type,
       prefix: plugin.prefix,
-      config: own.own,
+      settings: own.own,
       options: undefined,
       logger: pluginLogger,
       availability,

@@ -1,6 +1,6 @@
 import { envName } from '../config/env-names.js';
 import { loadSettings, type EnvSource } from '../config/load-settings.js';
-import type { ConfigOf, SettingsSchema } from '../config/setting.js';
+import type { SettingsOf, SettingsSchema } from '../config/setting.js';
 import type { SettingsGroup } from '../config/settings-group.js';
 import { ConfigError } from '../errors.js';
 import { routePrefix } from '../http/route-handler.js';
@@ -9,12 +9,12 @@ import { coreSettings } from './core-settings.js';
 import { detectEnvironment, type AppEnvironment } from './environment.js';
 import { APP_GROUP, PLUGIN_LIFECYCLE_SCHEMA } from './settings-groups.js';
 
-export type CoreSettings = ConfigOf<typeof coreSettings>;
-export type PluginLifecycleValues = ConfigOf<typeof PLUGIN_LIFECYCLE_SCHEMA>;
+export type CoreSettings = SettingsOf<typeof coreSettings>;
+export type PluginLifecycleValues = SettingsOf<typeof PLUGIN_LIFECYCLE_SCHEMA>;
 
 /** One plugin instance's resolved settings. */
 export interface PluginSettings {
-  /** The plugin's own settings, as `ctx.config` (defaults only, env unread, when it is turned off). */
+  /** The plugin's own settings, as `ctx.settings` (defaults only, env unread, when it is turned off). */
   readonly own: Readonly<Record<string, unknown>>;
   readonly lifecycle: PluginLifecycleValues;
   /** False for an optional plugin turned off with `{PREFIX}_ENABLED=false`: it runs its no-op implementation. */
@@ -87,8 +87,8 @@ function load(input: SettingsInput, production: boolean) {
 }
 
 /** The values of `schema`'s keys: loadSettings parsed each with its setting's format. */
-function pick<S extends SettingsSchema>(schema: S, values: Readonly<Record<string, unknown>>): ConfigOf<S> {
-  return Object.fromEntries(Object.keys(schema).map((key) => [key, values[key]])) as ConfigOf<S>;
+function pick<S extends SettingsSchema>(schema: S, values: Readonly<Record<string, unknown>>): SettingsOf<S> {
+  return Object.fromEntries(Object.keys(schema).map((key) => [key, values[key]])) as SettingsOf<S>;
 }
 
 /** The values a group has when nothing is read: its code overrides, else its defaults. */

@@ -56,9 +56,9 @@ function pluginGroup(envPrefix: string, plugin: PluginDeclaration): SettingsGrou
     owner: `${plugin.type} ${plugin.prefix}`,
     schema: { ...plugin.settings, ...lifecycle, ...(common.optional ? { enabled: enabledSetting(common.enabled ?? true) } : {}) },
     ...(common.optional ? { optional: true } : {}),
-    ...(common.config ? { overrides: common.config as Record<string, unknown> } : {}),
+    ...(common.settings ? { overrides: common.settings as Record<string, unknown> } : {}),
     ...(plugin.embedded ? { embedded: plugin.embedded } : {}),
-    ...(plugin.validateConfig ? { validate: plugin.validateConfig } : {}),
+    ...(plugin.validateSettings ? { validate: plugin.validateSettings } : {}),
   };
 }
 

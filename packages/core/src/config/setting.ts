@@ -11,7 +11,7 @@ export interface Setting<T, P extends boolean = boolean> {
   readonly required: boolean;
   /** Masked in errors, `--help` and logs. */
   readonly sensitive: boolean;
-  /** Re-read on SIGHUP and `app.reload()` and applied without a restart (see `OnConfigChange`). */
+  /** Re-read on SIGHUP and `app.reload()` and applied without a restart (see `OnSettingsChange`). */
   readonly reloadable?: boolean;
   readonly doc: string;
   /** Type-level marker only. */
@@ -22,7 +22,7 @@ export interface Setting<T, P extends boolean = boolean> {
 export type SettingsSchema = Readonly<Record<string, Setting<unknown>>>;
 
 /** The resolved values of a schema. Optional settings without a default may be undefined. */
-export type ConfigOf<S extends SettingsSchema> = {
+export type SettingsOf<S extends SettingsSchema> = {
   readonly [K in keyof S]: S[K] extends Setting<infer T, infer P> ? (P extends true ? T : T | undefined) : never;
 };
 

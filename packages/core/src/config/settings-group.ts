@@ -10,7 +10,7 @@ export interface SettingsGroup {
   /** Where the setting comes from, for `--help`: `app`, `postgres primary_db`. */
   readonly owner: string;
   readonly schema: SettingsSchema;
-  /** Defaults given in code (`postgres('db', { config: { host } })`); env overrides them. */
+  /** Defaults given in code (`postgres('db', { settings: { host } })`); env overrides them. */
   readonly overrides?: Readonly<Record<string, unknown>>;
   /** The group has an embedded fallback: it gets an `EMBEDDED` setting, and the rule of `decideEmbedded`. */
   readonly embedded?: EmbeddedFallback;

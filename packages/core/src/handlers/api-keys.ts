@@ -27,13 +27,13 @@ export const apiKeys = definePlugin({
   pluginApi: `^${PLUGIN_API_VERSION}`,
   critical: false,
   settings: apiKeySettings,
-  validateConfig: (config) =>
-    config.keys !== undefined && config.keys.split(',').some((k) => k.trim() === '')
+  validateSettings: (settings) =>
+    settings.keys !== undefined && settings.keys.split(',').some((k) => k.trim() === '')
       ? [{ setting: 'keys', message: 'has an empty key: separate keys with single commas' }]
       : [],
   create: (ctx): ApiKeys => {
-    const { header, priority } = ctx.config;
-    const expected = ctx.config.keys.split(',').map((key) => digest(key.trim()));
+    const { header, priority } = ctx.settings;
+    const expected = ctx.settings.keys.split(',').map((key) => digest(key.trim()));
     ctx.app.addRequestHandler({
       name: 'api-keys',
       priority,

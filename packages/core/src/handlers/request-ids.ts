@@ -28,7 +28,7 @@ export const requestIds = definePlugin({
   critical: false,
   settings: requestIdSettings,
   create: (ctx): RequestIds => {
-    const { header, trustIncoming, priority } = ctx.config;
+    const { header, trustIncoming, priority } = ctx.settings;
     ctx.app.addRequestHandler({
       name: 'request-ids',
       priority,
@@ -41,5 +41,5 @@ export const requestIds = definePlugin({
     });
     return { header };
   },
-  noop: (ctx): RequestIds => ({ header: ctx.config.header }),
+  noop: (ctx): RequestIds => ({ header: ctx.settings.header }),
 });

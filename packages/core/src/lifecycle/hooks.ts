@@ -46,6 +46,6 @@ export interface PluginTarget {
  * whole new config is valid, it gets its new and previous settings. Only reloadable
  * settings differ between the two; other changes wait for a restart.
  */
-export interface OnConfigChange<TConfig = Readonly<Record<string, unknown>>> {
-  onConfigChange(next: TConfig, previous: TConfig): void | Promise<void>;
+export interface OnSettingsChange<TSettings = Readonly<Record<string, unknown>>> {
+  onSettingsChange(next: TSettings, previous: TSettings): void | Promise<void>;
 }

@@ -15,7 +15,7 @@ let stdout: DestinationStream | undefined;
 /**
  * JSON logs to stdout. Paths that commonly hold secrets, request bodies and personal
  * fields are redacted (plus `extraRedactPaths`, comma-separated), and errors lose the
- * query parameters drivers copy into them. plinth itself never logs config values marked
+ * query parameters drivers copy into them. plinth itself never logs setting values marked
  * sensitive. Lines logged while serving a request carry the fields request handlers added.
  */
 export function createLogger(appName: string, level: LevelWithSilent, destination?: DestinationStream, extraRedactPaths = ''): Logger {

@@ -2,19 +2,19 @@ import type { Logger } from 'pino';
 import type { PluginHost } from '../app/plugin-host.js';
 import { serverSettingsOf, type EmbeddedFallback } from '../config/embedded.js';
 import { GraphValidationError, PlinthError } from '../errors.js';
-import type { ConfigOf, SettingProblem, SettingsSchema } from '../config/setting.js';
+import type { SettingsOf, SettingProblem, SettingsSchema } from '../config/setting.js';
 import type { PluginMetrics } from '../metrics/plugin-metrics.js';
 import type { Breaker, BreakerOptions } from '../resilience/breaker.js';
 import type { PluginAvailability } from './plugin-availability.js';
 import { PLUGIN_FACTORY } from './plugin-api.js';
 
 /** What a plugin's `create` receives. Building an instance must do no I/O. */
-export interface PluginContext<TConfig, TOptions> {
+export interface PluginContext<TSettings, TOptions> {
   readonly appName: string;
   readonly type: string;
   readonly prefix: string;
   /** Resolved settings: schema default < code option < env. */
-  readonly config: TConfig;
+  readonly settings: TSettings;
   /** Code-only options of the plugin (schema, topology…), without the common ones. */
   readonly options: TOptions;
   /** Logs with `plugin` and `prefix` on every line. */
@@ -60,14 +60,14 @@ export interface PluginDefinition<S extends SettingsSchema, TInstance extends ob
   readonly critical: boolean;
   /** Settings read from `{APP}_{PREFIX}_{SETTING}`. */
   readonly settings: S;
-  create(ctx: PluginContext<ConfigOf<S>, TOptions>): TInstance;
+  create(ctx: PluginContext<SettingsOf<S>, TOptions>): TInstance;
   /**
    * The no-op implementation an instance declared `optional` runs when
    * `{APP}_{PREFIX}_ENABLED=false`: same API, no I/O (a cache that always misses). Core runs
    * none of its hooks and marks `ctx.availability` unavailable with the reason, so calls that
-   * assert availability refuse clearly. Env is not read: `ctx.config` holds the defaults.
+   * assert availability refuse clearly. Env is not read: `ctx.settings` holds the defaults.
    */
-  noop?(ctx: PluginContext<ConfigOf<S>, TOptions>): TInstance;
+  noop?(ctx: PluginContext<SettingsOf<S>, TOptions>): TInstance;
   /** Optional: checks code options at declaration time, before any I/O. */
   validateOptions?(options: TOptions): void;
   /** `'first'`: starts before every other component and stops after all of them (error tracking). */
@@ -77,7 +77,7 @@ export interface PluginDefinition<S extends SettingsSchema, TInstance extends ob
    * while config loads, once each setting parsed, so its problems are reported together
    * with every other config problem, named by env var.
    */
-  validateConfig?(config: ConfigOf<S>): readonly SettingProblem<keyof S & string>[];
+  validateSettings?(settings: SettingsOf<S>): readonly SettingProblem<keyof S & string>[];
   /**
    * The plugin has an embedded fallback used when its server setting is empty. Core adds
    * an `EMBEDDED` boolean setting and decides `ctx.embedded`:
@@ -93,7 +93,7 @@ export interface PluginDefinition<S extends SettingsSchema, TInstance extends ob
 export interface CommonPluginOptions<S extends SettingsSchema> {
   readonly critical?: boolean;
   /** Setting defaults for this instance; env still overrides them. */
-  readonly config?: Partial<ConfigOf<S>>;
+  readonly settings?: Partial<SettingsOf<S>>;
   /** preStart deadline in ms (default 30 000). */
   readonly startTimeout?: number;
   /** onStart deadline in ms (default 10 000). */
@@ -128,7 +128,7 @@ export interface PluginDeclaration<TInstance extends object = object> {
   readonly options: Readonly<Record<string, unknown>>;
   readonly order: 'first' | undefined;
   readonly embedded: EmbeddedFallback | undefined;
-  readonly validateConfig: ((config: Readonly<Record<string, unknown>>) => readonly SettingProblem[]) | undefined;
+  readonly validateSettings: ((settings: Readonly<Record<string, unknown>>) => readonly SettingProblem[]) | undefined;
   /** Builds the instance; called once by the app during init. */
   readonly instantiate: (ctx: PluginContext<Readonly<Record<string, unknown>>, unknown>) => TInstance;
   /** Builds the no-op instance of an optional plugin turned off. */
@@ -152,9 +152,9 @@ export type PluginFactory<S extends SettingsSchema, TInstance extends object, TO
 ) => PluginDeclaration<TInstance>) & {
   /**
    * A ready test double: the declared instance on its embedded fallback whatever the env
-   * says, with `config` as its setting defaults. Throws for a plugin without a fallback.
+   * says, with `settings` as its setting defaults. Throws for a plugin without a fallback.
    */
-  embedded(config?: Partial<ConfigOf<S>>): PluginDouble;
+  embedded(settings?: Partial<SettingsOf<S>>): PluginDouble;
   /** The plugin type it declares. */
   readonly type: string;
   /** The plugin API range its definition supports. */
@@ -162,7 +162,7 @@ export type PluginFactory<S extends SettingsSchema, TInstance extends object, TO
   readonly [PLUGIN_FACTORY]: true;
 };
 
-const COMMON_KEYS = ['critical', 'config', 'startTimeout', 'onStartTimeout', 'stopTimeout', 'healthTimeout', 'dependsOn', 'optional', 'enabled'] as const;
+const COMMON_KEYS = ['critical', 'settings', 'startTimeout', 'onStartTimeout', 'stopTimeout', 'healthTimeout', 'dependsOn', 'optional', 'enabled'] as const;
 
 /**
  * Declares a plugin type and returns its factory:
@@ -202,27 +202,27 @@ export function definePlugin<S extends SettingsSchema, TInstance extends object,
       options: Object.freeze({ ...all }),
       order: definition.order,
       embedded: definition.embedded,
-      validateConfig: definition.validateConfig && ((config) => definition.validateConfig?.(config as ConfigOf<S>) ?? []),
+      validateSettings: definition.validateSettings && ((settings) => definition.validateSettings?.(settings as SettingsOf<S>) ?? []),
       instantiate: (ctx) =>
-        definition.create({ ...ctx, config: ctx.config as ConfigOf<S>, options: own as TOptions }),
-      instantiateNoop: noop && ((ctx) => noop({ ...ctx, config: ctx.config as ConfigOf<S>, options: own as TOptions })),
+        definition.create({ ...ctx, settings: ctx.settings as SettingsOf<S>, options: own as TOptions }),
+      instantiateNoop: noop && ((ctx) => noop({ ...ctx, settings: ctx.settings as SettingsOf<S>, options: own as TOptions })),
     };
   };
   return Object.assign(declare, {
-    embedded: (config?: Partial<ConfigOf<S>>) => embeddedDouble(definition.type, definition.embedded, config),
+    embedded: (settings?: Partial<SettingsOf<S>>) => embeddedDouble(definition.type, definition.embedded, settings),
     type: definition.type,
     pluginApi: definition.pluginApi,
     [PLUGIN_FACTORY]: true as const,
   });
 }
 
-function embeddedDouble(type: string, fallback: EmbeddedFallback | undefined, config: object = {}): PluginDouble {
+function embeddedDouble(type: string, fallback: EmbeddedFallback | undefined, settings: object = {}): PluginDouble {
   if (fallback === undefined) {
     throw new PlinthError(`the ${type} plugin has no embedded mode to use as a test double: replace it with an object instead`);
   }
   const noServer = Object.fromEntries(serverSettingsOf(fallback).map((key) => [key, undefined]));
   return (declared) => ({
     ...declared,
-    common: { ...declared.common, config: { ...declared.common.config, ...config, ...noServer, embedded: true } },
+    common: { ...declared.common, settings: { ...declared.common.settings, ...settings, ...noServer, embedded: true } },
   });
 }

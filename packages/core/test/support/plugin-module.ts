@@ -50,7 +50,7 @@ ${binding} definePlugin({
   ${api}
   critical: false,
   settings: { nodes: setting.positiveInt({ doc: 'How many cluster nodes to spread keys over', default: 3 }) },
-  create: (ctx) => ({ implementation: ${JSON.stringify(implementation)}, nodes: ctx.config.nodes }),
+  create: (ctx) => ({ implementation: ${JSON.stringify(implementation)}, nodes: ctx.settings.nodes }),
   ${noop ? "noop: () => ({ implementation: 'no-op', nodes: 0 })," : ''}
 });
 `;

@@ -75,7 +75,7 @@ export class ScriptedPlugin implements PreStart, OnStart, OnStop, HealthCheck {
 
   /** Where it pretends to connect: named in startup errors. */
   get target(): string {
-    return `${this.ctx.config.host}:5432`;
+    return `${this.ctx.settings.host}:5432`;
   }
 
   get behaviour(): Behaviour {
@@ -89,8 +89,8 @@ export class ScriptedPlugin implements PreStart, OnStart, OnStop, HealthCheck {
       if (this.behaviour.hangPreStart) await new Promise(() => undefined);
       await sleep(this.behaviour.preStartMs ?? 0, ctx.signal);
       if (this.attempts <= (this.behaviour.failPreStart ?? 0)) {
-        if (this.behaviour.failPermanently) throw new NonRetryableError(`password authentication failed for ${this.ctx.config.host}`);
-        throw new Error(`connect ECONNREFUSED ${this.ctx.config.host}:5432 (password ${this.ctx.config.password ?? ''})`);
+        if (this.behaviour.failPermanently) throw new NonRetryableError(`password authentication failed for ${this.ctx.settings.host}`);
+        throw new Error(`connect ECONNREFUSED ${this.ctx.settings.host}:5432 (password ${this.ctx.settings.password ?? ''})`);
       }
       call.outcome = 'ok';
     } catch (error) {

@@ -19,7 +19,7 @@ export interface PluginConformanceOptions extends ConformanceOptions {
  * Registers one test per contract rule for a plugin factory:
  *
  * ```ts
- * pluginConformance(redis, { config: { url: 'redis://127.0.0.1:6379' }, unreachable: ({ host, port }) => ({ url: `redis://${host}:${port}` }) });
+ * pluginConformance(redis, { settings: { url: 'redis://127.0.0.1:6379' }, unreachable: ({ host, port }) => ({ url: `redis://${host}:${port}` }) });
  * ```
  */
 export function pluginConformance(plugin: PluginUnderTest, options: PluginConformanceOptions): void {

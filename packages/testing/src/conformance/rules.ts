@@ -4,16 +4,16 @@ import { SilentServer } from './silent-server.js';
 import { buildInstance, CONFORMANCE_APP, hookContext, type BuiltInstance, type PluginHooks, type PluginUnderTest } from './subject.js';
 
 export type Address = { readonly host: string; readonly port: number };
-type Config = Readonly<Record<string, unknown>>;
+type Settings = Readonly<Record<string, unknown>>;
 
 export interface ConformanceOptions {
-  /** Code config under which preStart succeeds: a reachable server, or the embedded mode. */
-  readonly config: Config;
+  /** Setting values under which preStart succeeds: a reachable server, or the embedded mode. */
+  readonly settings: Settings;
   /**
-   * Code config pointing the plugin at `address`, a server that accepts connections and never
+   * Setting values pointing the plugin at `address`, a server that accepts connections and never
    * answers. Without it the rules that need a hanging dependency fail and say so.
    */
-  readonly unreachable?: (address: Address) => Config;
+  readonly unreachable?: (address: Address) => Settings;
   /**
    * Values of sensitive settings, merged over `unreachable(address)`: each must be valid for
    * its setting (a URL with a password, say). Plain string settings get one generated.
@@ -65,7 +65,7 @@ export const rules: readonly ConformanceRule[] = [
     id: 'create-is-inert',
     title: 'create() opens no socket, starts no timer and does no I/O',
     async run(plugin, options) {
-      const built = await buildInstance(plugin, PREFIX, options.config);
+      const built = await buildInstance(plugin, PREFIX, options.settings);
       if (built.createdDuringCreate.length) {
         throw new Error(`create() started ${built.createdDuringCreate.join(', ')}; move I/O and timers to preStart/onStart`);
       }
@@ -112,7 +112,7 @@ export const rules: readonly ConformanceRule[] = [
     title: 'onStop can be called again, concurrently or later, and settles within its deadline',
     async run(plugin, options) {
       const { deadlineMs, overrunMs } = limits(options);
-      const built = await buildInstance(plugin, PREFIX, options.config);
+      const built = await buildInstance(plugin, PREFIX, options.settings);
       await built.start(AbortSignal.timeout(30_000));
       const stop = async (): Promise<number> => {
         const signal = AbortSignal.timeout(deadlineMs);
@@ -128,7 +128,7 @@ export const rules: readonly ConformanceRule[] = [
     title: 'healthCheck settles by the time its signal aborts',
     async run(plugin, options) {
       const { overrunMs } = limits(options);
-      const built = await buildInstance(plugin, PREFIX, options.config);
+      const built = await buildInstance(plugin, PREFIX, options.settings);
       if (built.instance.healthCheck === undefined) return;
       await built.start(AbortSignal.timeout(30_000));
       try {
@@ -145,8 +145,8 @@ export const rules: readonly ConformanceRule[] = [
     id: 'instances-isolated',
     title: 'two instances with different prefixes share no state: stopping one leaves the other working',
     async run(plugin, options) {
-      const a = await buildInstance(plugin, 'conformance_a', options.config);
-      const b = await buildInstance(plugin, 'conformance_b', options.config);
+      const a = await buildInstance(plugin, 'conformance_a', options.settings);
+      const b = await buildInstance(plugin, 'conformance_b', options.settings);
       if (a.instance === b.instance) throw new Error('create() returned the same object for two prefixes');
       await a.start(AbortSignal.timeout(30_000));
       await b.start(AbortSignal.timeout(30_000));
@@ -172,7 +172,7 @@ export const rules: readonly ConformanceRule[] = [
     id: 'env-names',
     title: 'settings are read from {APP}_{PREFIX}_{SETTING} only, never from process.env directly',
     async run(plugin, options) {
-      const built = await buildInstance(plugin, PREFIX, options.config);
+      const built = await buildInstance(plugin, PREFIX, options.settings);
       const declared = plugin(PREFIX);
       const badKeys = Object.keys(declared.settings).filter((key) => !/^[a-z][a-zA-Z0-9]*$/.test(key));
       if (badKeys.length) throw new Error(`setting keys must be camelCase so their env names read back: ${badKeys.join(', ')}`);
@@ -243,7 +243,7 @@ async function withUnreachable(
   body: (built: BuiltInstance, limits: { deadlineMs: number; overrunMs: number }, server: SilentServer, secrets: readonly string[]) => Promise<void>,
 ): Promise<void> {
   if (options.unreachable === undefined) {
-    throw new Error('this rule needs the unreachable option: config that points the plugin at a given host and port');
+    throw new Error('this rule needs the unreachable option: settings that point the plugin at a given host and port');
   }
   const server = new SilentServer();
   const address = await server.listen();
@@ -257,9 +257,9 @@ async function withUnreachable(
         .filter(([key, spec]) => given[key] === undefined && pointed[key] === undefined && spec.format.expected.includes('string'))
         .map(([key]) => [key, `conformance-secret-${key}-${process.pid}`]),
     );
-    const config: Record<string, unknown> = { ...pointed, ...generated, ...given };
-    const secretValues = sensitive.map(([key]) => config[key]).filter((value): value is string => typeof value === 'string' && value !== '');
-    const built = await buildInstance(plugin, PREFIX, config);
+    const settings: Record<string, unknown> = { ...pointed, ...generated, ...given };
+    const secretValues = sensitive.map(([key]) => settings[key]).filter((value): value is string => typeof value === 'string' && value !== '');
+    const built = await buildInstance(plugin, PREFIX, settings);
     await body(built, limits(options), server, secretValues.map(secretPart));
   } finally {
     await server.close();

@@ -32,13 +32,13 @@ export const CONFORMANCE_APP = 'conformance';
 const BUILT_ONLY = new Error('built only: the conformance suite drives the hooks itself');
 
 /**
- * Builds one instance through `createApp` (so its context, config and redaction are the
+ * Builds one instance through `createApp` (so its context, settings and redaction are the
  * real ones) and stops the app right after `create`, before any hook runs.
  */
 export async function buildInstance(
   plugin: PluginUnderTest,
   prefix: string,
-  config: Readonly<Record<string, unknown>>,
+  settings: Readonly<Record<string, unknown>>,
 ): Promise<BuiltInstance> {
   const declared = plugin(prefix);
   const logs = new LogCapture();
@@ -48,7 +48,7 @@ export async function buildInstance(
   let availability: { markAvailable(): void } | undefined;
   const wrapped: PluginDeclaration = {
     ...declared,
-    common: { ...declared.common, config: { ...declared.common.config, ...config } },
+    common: { ...declared.common, settings: { ...declared.common.settings, ...settings } },
     instantiate: (ctx) => {
       const realEnv = process.env;
       process.env = new Proxy(realEnv, {

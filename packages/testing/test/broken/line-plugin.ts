@@ -19,12 +19,12 @@ export class LinePlugin {
   constructor(protected readonly ctx: LineContext) {}
 
   get target(): string {
-    const url = new URL(this.ctx.config.url);
+    const url = new URL(this.ctx.settings.url);
     return `${url.hostname}:${url.port}`;
   }
 
   async preStart({ signal }: HookContext): Promise<void> {
-    const url = new URL(this.ctx.config.url);
+    const url = new URL(this.ctx.settings.url);
     const socket = connect(Number(url.port), url.hostname);
     this.socket = socket;
     try {
@@ -157,7 +157,7 @@ export const broken = {
     type: 'line',
     critical: true,
     settings: lineSettings,
-    create: (ctx) => new LinePlugin({ ...ctx, config: { ...ctx.config, url: process.env['LINE_URL'] ?? ctx.config.url } }),
+    create: (ctx) => new LinePlugin({ ...ctx, settings: { ...ctx.settings, url: process.env['LINE_URL'] ?? ctx.settings.url } }),
   }),
   'secrets-hidden': definePlugin({
     type: 'line',
@@ -166,7 +166,7 @@ export const broken = {
     create: (ctx): LinePlugin =>
       new (class extends LinePlugin {
         override preStart(hook: HookContext): Promise<void> {
-          this.ctx.logger.info(`connecting with token ${this.ctx.config.token ?? ''}`);
+          this.ctx.logger.info(`connecting with token ${this.ctx.settings.token ?? ''}`);
           return super.preStart(hook);
         }
       })(ctx),
@@ -178,7 +178,7 @@ export const broken = {
     create: (ctx): LinePlugin =>
       new (class extends LinePlugin {
         override get target(): string {
-          return this.ctx.config.url;
+          return this.ctx.settings.url;
         }
       })(ctx),
   }),

@@ -34,7 +34,7 @@ describe('createTestApp under Vitest', () => {
     let app;
     {
       await using test = await createTestApp(
-        { name: 'greeter', plugins: [store('names_store', { config: { url: 'store://prod' } })], services: [Names, Greeter] },
+        { name: 'greeter', plugins: [store('names_store', { settings: { url: 'store://prod' } })], services: [Names, Greeter] },
         { plugins: { names_store: store.embedded() } },
       );
       app = test.app;
@@ -47,7 +47,7 @@ describe('createTestApp under Vitest', () => {
 
 describe('the conformance suite under Vitest', () => {
   pluginConformance(store, {
-    config: {},
+    settings: {},
     unreachable: () => ({}),
     runner: { describe, it },
     skip: {
