@@ -14,7 +14,7 @@ import { failLoudly, median, printTable, type Row } from './lib.js';
 
 // Builds: batches of about BUILD_SAMPLE_MS. Calls: many short samples, taken in turns,
 // so a burst of load elsewhere on the machine spoils few of them and the median holds.
-const BUILD_RUNS = Number(process.env["RESOLUTION_BUILD_RUNS"] ?? 21);
+const BUILD_RUNS = Number(process.env["RESOLUTION_BUILD_RUNS"] ?? 61);
 const BUILD_SAMPLE_MS = 100;
 const CALL_RUNS = Number(process.env["RESOLUTION_CALL_RUNS"] ?? 41);
 const CALL_SAMPLE_MS = 25;
