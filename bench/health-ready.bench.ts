@@ -5,22 +5,12 @@
 // @godaddy/terminus with one check (its own body). With PLINTH_BEFORE set, that
 // checkout's plinth side runs in the same rounds. Rounds are interleaved, each starting
 // one side further, and the table reports medians.
-import http from 'node:http';
-import { createRequire } from 'node:module';
+import type http from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { freePort, spawnProcess, type SpawnedProcess } from '@plinth/testkit';
 import { checkouts, compiledFixture, compileFixtures } from './compiled.js';
-import { failLoudly, get, median, printTable, spread, type Row } from './lib.js';
+import { autocannon, failLoudly, get, median, printTable, spread, type CannonResult, type Row } from './lib.js';
 
-/** The part of autocannon's result this uses (autocannon ships no types). */
-interface CannonResult {
-  readonly requests: { readonly average: number };
-  readonly latency: { readonly p99: number };
-  readonly errors: number;
-  readonly timeouts: number;
-  readonly non2xx: number;
-}
-const autocannon = createRequire(import.meta.url)('autocannon') as (options: { url: string; connections: number; duration: number }) => Promise<CannonResult>;
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const ROUNDS = Number(process.env['HEALTH_READY_ROUNDS'] ?? 5);

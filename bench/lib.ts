@@ -1,4 +1,20 @@
 import http from 'node:http';
+import { createRequire } from 'node:module';
+
+/** The part of autocannon's result the benchmarks use (autocannon ships no types). */
+export interface CannonResult {
+  readonly requests: { readonly average: number };
+  readonly latency: { readonly p99: number };
+  readonly errors: number;
+  readonly timeouts: number;
+  readonly non2xx: number;
+}
+
+export const autocannon = createRequire(import.meta.url)('autocannon') as (options: {
+  url: string;
+  connections: number;
+  duration: number;
+}) => Promise<CannonResult>;
 
 /** Small statistics helpers shared by the benchmarks. */
 export function median(values: readonly number[]): number {

@@ -7,7 +7,6 @@
 // Each side is the built service (dist/main.js) in its own process, against real
 // PostgreSQL, Redis and RabbitMQ; rounds alternate sides so drift hits both alike.
 // Run: node --import tsx bench/sentry.bench.ts   (exits non-zero if any side errors)
-import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import {
   createScratchPostgresDatabase,
@@ -18,15 +17,8 @@ import {
   startSentryEnvelopeServer,
   type SpawnedProcess,
 } from '@plinth/testkit';
-import { failLoudly, median, printTable, type Row } from './lib.js';
+import { autocannon, failLoudly, median, printTable, type Row } from './lib.js';
 
-interface CannonResult {
-  readonly requests: { readonly average: number };
-  readonly errors: number;
-  readonly timeouts: number;
-  readonly non2xx: number;
-}
-const autocannon = createRequire(import.meta.url)('autocannon') as (options: { url: string; connections: number; duration: number }) => Promise<CannonResult>;
 
 const APP_DIR = fileURLToPath(new URL('../apps/example-service/', import.meta.url));
 const ROUNDS = 7;
