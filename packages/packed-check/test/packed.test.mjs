@@ -118,6 +118,24 @@ describe('installed into a new project', () => {
     assert.doesNotMatch(stderr, /ERR_REQUIRE/);
   });
 
+  it('loads core as its own few bundled modules, with no dependency read file by file', async () => {
+    // A resolve hook records every ES module; require's cache every CommonJS one.
+    const hooks = `import { appendFileSync } from 'node:fs';
+      export async function resolve(specifier, context, next) { const r = await next(specifier, context); appendFileSync(process.env.OUT, r.url + '\\n'); return r; }`;
+    const script = `
+      import { register, createRequire } from 'node:module';
+      import { appendFileSync } from 'node:fs';
+      register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(hooks)}));
+      await import('@plinth/core');
+      appendFileSync(process.env.OUT, Object.keys(createRequire(import.meta.url).cache).join('\\n'));`;
+    const out = path.join(work, 'core-modules.txt');
+    await run(process.execPath, ['--input-type=module', '-e', script], { cwd: consumer, env: { OUT: out } });
+    const loaded = [...new Set((await readFile(out, 'utf8')).split('\n').filter((url) => url && !url.startsWith('node:')))];
+    const outsideCore = loaded.filter((url) => !url.includes('/node_modules/@plinth/core/dist/'));
+    assert.deepEqual(outsideCore, [], 'every module of the import is core’s own (its dependencies vendored)');
+    assert.ok(loaded.length <= 20, `importing @plinth/core loaded ${loaded.length} modules:\n${loaded.join('\n')}`);
+  });
+
   it('tries a newer TypeScript major than the one the repository pins', () => {
     assert.ok(Number(TS_CURRENT.split('.')[0]) > Number(TS_PINNED.split('.')[0]), `${TS_CURRENT} is not a newer major than ${TS_PINNED}`);
   });
