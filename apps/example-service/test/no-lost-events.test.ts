@@ -164,7 +164,7 @@ describe('no lost events: user.created through the outbox, on the real servers',
       while (Date.now() < cutUntil) {
         const health = (await (await fetch(`${service.url}/health`)).json()) as { status: string; checks: Record<string, { status: string }> };
         const metrics = await (await fetch(`${service.url}/metrics`)).text();
-        const backlog = Number(/plinth_outbox_backlog\{outbox="user_events",app="example-service"\} (\d+)/.exec(metrics)?.[1] ?? -1);
+        const backlog = Number(/plinth_outbox_backlog\{plugin="outbox",prefix="user_events",app="example-service"\} (\d+)/.exec(metrics)?.[1] ?? -1);
         samples.push({ status: health.status, outbox: health.checks['user_events']?.status, backlog });
         await new Promise((resolve) => setTimeout(resolve, 1000));
       }

@@ -54,6 +54,32 @@ describe('plugin metrics (ctx.metrics)', () => {
     }
   });
 
+  it('waits at scrape for a gauge whose collect is asynchronous, beside a synchronous one in the same family', async () => {
+    const contexts = new Map<string, Ctx>();
+    const sample = samplePlugin(contexts);
+    const app = createApp({ name: 'metrics-app', plugins: [sample('first'), sample('second')], env: {}, logDestination: new LogCapture() });
+    await app.start();
+    try {
+      let reads = 0;
+      contexts.get('first')?.metrics.gauge({
+        name: 'plinth_sample_backlog',
+        help: 'Rows read at scrape time',
+        async collect(gauge) {
+          await sleep(20);
+          gauge.set({}, ++reads * 10);
+        },
+      });
+      contexts.get('second')?.metrics.gauge({ name: 'plinth_sample_backlog', help: 'Rows read at scrape time', collect: (gauge) => gauge.set({}, 7) });
+      let value = await scrape(app);
+      assert.equal(value('plinth_sample_backlog', { prefix: 'first' }), 10);
+      assert.equal(value('plinth_sample_backlog', { prefix: 'second' }), 7);
+      value = await scrape(app);
+      assert.equal(value('plinth_sample_backlog', { prefix: 'first' }), 20, 'read again at each scrape');
+    } finally {
+      await app.stop();
+    }
+  });
+
   it('does nothing with {APP}_METRICS=false', async () => {
     const contexts = new Map<string, Ctx>();
     const app = createApp({ name: 'metrics-app', plugins: [samplePlugin(contexts)('first')], env: { METRICS_APP_METRICS: 'false' }, logDestination: new LogCapture() });

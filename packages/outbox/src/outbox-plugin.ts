@@ -17,10 +17,9 @@ import {
 import { isConnectionError, type DrizzleSchema, type PostgresPlugin, type PostgresTransaction } from '@plinth/plugin-postgres';
 import type { RabbitMqPlugin } from '@plinth/plugin-rabbitmq';
 import { sql, type SQLWrapper } from 'drizzle-orm';
-import type { Registry } from 'prom-client';
 import { OutboxTable } from './outbox-table.js';
 import { Relay, type ClaimMode } from './relay.js';
-import { RelayCounts, registerRelayMetrics, type BacklogSnapshot } from './relay-metrics.js';
+import { createRelayMetrics, RelayCounts, type BacklogSnapshot } from './relay-metrics.js';
 import { rowsOf } from './rows.js';
 import { outboxSettings, type OutboxSettings, type OutboxSettingsSchema } from './settings.js';
 
@@ -89,8 +88,8 @@ export class OutboxPlugin implements PreStart, OnStart, OnStop, HealthCheck {
     this.#db = dependency(ctx, options.db, 'postgres', (p) => typeof (p as PostgresPlugin).transaction === 'function') as PostgresPlugin<DrizzleSchema>;
     this.#broker = dependency(ctx, options.broker, 'rabbitmq', (p) => typeof (p as RabbitMqPlugin).publish === 'function') as RabbitMqPlugin;
     this.table = new OutboxTable(settings.schema, options.table ?? ctx.prefix);
+    const observeLag = createRelayMetrics(ctx.metrics, this.#counts, () => this.#snapshot().catch(() => undefined));
     this.#relay = new Relay({
-      name: ctx.prefix,
       table: this.table,
       db: this.#db,
       broker: this.#broker,
@@ -101,6 +100,7 @@ export class OutboxPlugin implements PreStart, OnStart, OnStop, HealthCheck {
       publishTimeoutMs: settings.publishTimeout,
       logger: ctx.logger,
       counts: this.#counts,
+      observeLag,
       onOutcome: (failure) => this.#onOutcome(failure),
     });
   }
@@ -172,16 +172,6 @@ export class OutboxPlugin implements PreStart, OnStart, OnStop, HealthCheck {
       }
       throw error;
     }
-  }
-
-  /**
-   * Registers the outbox's metrics on a registry, normally the app's (`app.metrics`):
-   * `plinth_outbox_backlog`, `plinth_outbox_oldest_pending_age_seconds`,
-   * `plinth_outbox_publish_lag_seconds`, `plinth_outbox_published_total`,
-   * `plinth_outbox_publish_failures_total`, each labelled `outbox`.
-   */
-  registerMetrics(registry: Registry): void {
-    registerRelayMetrics(registry, this.prefix, this.#counts, () => this.#snapshot().catch(() => undefined));
   }
 
   /** Pending events and the age of the oldest, read from the table (cached for 500 ms). */

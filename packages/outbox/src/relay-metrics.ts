@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { PluginMetrics } from '@plinth/core/resilience';
 
 /** Publish lag buckets in seconds: from a few ms (notified) to minutes (a broker outage). */
 const LAG_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
@@ -10,69 +10,49 @@ export interface BacklogSnapshot {
   readonly oldestMs: number;
 }
 
-/**
- * The relay's own counts, kept whether or not a registry is attached, so metrics
- * registered late still show totals since start.
- */
+/** The relay's totals since start: `stats`, and the counters read at scrape time. */
 export class RelayCounts {
   published = 0;
   failed = 0;
-  readonly lag = new Histogram({
-    name: 'plinth_outbox_publish_lag_seconds',
-    help: 'Time from an outbox event being written to the broker confirming it',
-    labelNames: ['outbox'],
-    buckets: LAG_BUCKETS,
-    registers: [],
-  });
 }
 
-/** Registers the outbox's metrics on `registry` (the app's `app.metrics`). */
-export function registerRelayMetrics(
-  registry: Registry,
-  outbox: string,
-  counts: RelayCounts,
-  backlog: () => Promise<BacklogSnapshot | undefined>,
-): void {
-  const registers = [registry];
-  new Gauge({
+/**
+ * `plinth_outbox_*` on the app's registry (through `ctx.metrics`, so each sample carries
+ * `plugin="outbox"` and the outbox's `prefix`). The backlog gauges run `backlog` at scrape
+ * time; it resolves `undefined` when the table cannot be read, which leaves the last value.
+ * Returns the observer of the publish lag (write → confirm, in seconds).
+ */
+export function createRelayMetrics(metrics: PluginMetrics, counts: RelayCounts, backlog: () => Promise<BacklogSnapshot | undefined>): (lagSeconds: number) => void {
+  metrics.gauge({
     name: 'plinth_outbox_backlog',
     help: 'Outbox events written and not yet published (confirmed)',
-    labelNames: ['outbox'],
-    registers,
-    async collect() {
+    async collect(gauge) {
       const snapshot = await backlog();
-      if (snapshot) this.set({ outbox }, snapshot.pending);
+      if (snapshot) gauge.set({}, snapshot.pending);
     },
   });
-  new Gauge({
+  metrics.gauge({
     name: 'plinth_outbox_oldest_pending_age_seconds',
     help: 'Age of the oldest outbox event not yet published (0 when none)',
-    labelNames: ['outbox'],
-    registers,
-    async collect() {
+    async collect(gauge) {
       const snapshot = await backlog();
-      if (snapshot) this.set({ outbox }, snapshot.oldestMs / 1000);
+      if (snapshot) gauge.set({}, snapshot.oldestMs / 1000);
     },
   });
-  new Counter({
+  metrics.counter({
     name: 'plinth_outbox_published_total',
     help: 'Outbox events the broker confirmed and the relay marked sent',
-    labelNames: ['outbox'],
-    registers,
-    collect() {
-      this.reset();
-      this.inc({ outbox }, counts.published);
-    },
+    collect: (counter) => counter.set({}, counts.published),
   });
-  new Counter({
+  metrics.counter({
     name: 'plinth_outbox_publish_failures_total',
     help: 'Outbox publishes that failed (left pending, tried again later)',
-    labelNames: ['outbox'],
-    registers,
-    collect() {
-      this.reset();
-      this.inc({ outbox }, counts.failed);
-    },
+    collect: (counter) => counter.set({}, counts.failed),
   });
-  registry.registerMetric(counts.lag);
+  const lag = metrics.histogram({
+    name: 'plinth_outbox_publish_lag_seconds',
+    help: 'Time from an outbox event being written to the broker confirming it',
+    buckets: LAG_BUCKETS,
+  });
+  return (lagSeconds) => lag.observe({}, lagSeconds);
 }

@@ -16,8 +16,6 @@ import { WakeUp } from './wake-up.js';
 export type ClaimMode = 'skip-locked' | 'advisory-lock';
 
 export interface RelayOptions {
-  /** The outbox's prefix, for metric labels. */
-  readonly name: string;
   readonly table: OutboxTable;
   readonly db: PostgresPlugin<DrizzleSchema>;
   readonly broker: RabbitMqPlugin;
@@ -28,6 +26,8 @@ export interface RelayOptions {
   readonly publishTimeoutMs: number;
   readonly logger: Logger;
   readonly counts: RelayCounts;
+  /** A publish was confirmed `seconds` after its event was written. */
+  readonly observeLag: (seconds: number) => void;
   /** A batch published everything it claimed, or a publish failed (with the reason). */
   readonly onOutcome: (failure: unknown) => void;
 }
@@ -188,7 +188,7 @@ export class Relay {
   }
 
   async #publish(row: ClaimedRow): Promise<void> {
-    const { broker, mandatory, publishTimeoutMs, counts } = this.#options;
+    const { broker, mandatory, publishTimeoutMs, observeLag } = this.#options;
     const createdMs = Number(row.created_ms);
     await broker.publish(row.exchange, row.routing_key, Buffer.from(row.payload, 'utf8'), {
       messageId: row.message_id,
@@ -197,7 +197,7 @@ export class Relay {
       mandatory,
       timeout: publishTimeoutMs,
     });
-    counts.lag.observe({ outbox: this.#options.name }, Math.max(0, Date.now() - createdMs) / 1000);
+    observeLag(Math.max(0, Date.now() - createdMs) / 1000);
   }
 
   /** LISTEN on the table's channel; postgres.js re-listens after reconnects (and then we look again). */

@@ -1,4 +1,4 @@
-import { APP, Inject, InjectPlugin, Service, type App } from '@plinth/core';
+import { InjectPlugin, Service } from '@plinth/core';
 import type { OutboxPlugin, SqlExecutor } from '@plinth/outbox';
 import type { TopologyDeclaration } from '@plinth/plugin-rabbitmq';
 import type { UserView } from '../users/user-view.js';
@@ -26,12 +26,7 @@ export function isUserCreated(payload: unknown): payload is UserCreated {
 /** Writes user events to the outbox, in the transaction that writes the user. */
 @Service()
 export class UserEvents {
-  constructor(
-    @InjectPlugin('user_events') private readonly outbox: OutboxPlugin,
-    @Inject(APP) app: App,
-  ) {
-    outbox.registerMetrics(app.metrics);
-  }
+  constructor(@InjectPlugin('user_events') private readonly outbox: OutboxPlugin) {}
 
   /** Published by the relay once `tx` commits; never waits on the broker. */
   async userCreated(tx: SqlExecutor, user: UserView): Promise<void> {

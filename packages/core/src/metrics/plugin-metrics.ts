@@ -28,8 +28,12 @@ export interface CounterTotals<L extends string> {
 }
 
 export interface GaugeOptions<L extends string> extends MetricOptions<L> {
-  /** Read at scrape time: set this instance's current values. */
-  readonly collect?: (gauge: PluginGauge<L>) => void;
+  /**
+   * Read at scrape time: set this instance's current values. It may return a promise (a
+   * value read from a database): the scrape waits for it, so it should not throw and
+   * should be quick.
+   */
+  readonly collect?: (gauge: PluginGauge<L>) => void | Promise<void>;
 }
 
 export interface PluginCounter<L extends string> {
@@ -64,7 +68,7 @@ export const LATENCY_BUCKETS: readonly number[] = [0.0005, 0.001, 0.0025, 0.005,
 const INSTANCE_LABELS = ['plugin', 'prefix'] as const;
 
 type Kind = 'counter' | 'gauge' | 'histogram';
-type Family = { readonly kind: Kind; readonly labels: string; readonly metric: LocalCounter | LocalHistogram | Gauge; readonly collectors: Set<() => void> };
+type Family = { readonly kind: Kind; readonly labels: string; readonly metric: LocalCounter | LocalHistogram | Gauge; readonly collectors: Set<() => void | Promise<void>> };
 
 /** Families by registry and name: a registry takes each name once. */
 const families = new WeakMap<Registry, Map<string, Family>>();
@@ -81,7 +85,7 @@ function familyOf(registry: Registry, kind: Kind, options: HistogramOptions<stri
     }
     return existing;
   }
-  const collectors = new Set<() => void>();
+  const collectors = new Set<() => void | Promise<void>>();
   let metric: Family['metric'];
   if (kind === 'gauge') {
     metric = new Gauge({
@@ -90,7 +94,13 @@ function familyOf(registry: Registry, kind: Kind, options: HistogramOptions<stri
       labelNames,
       registers: [registry],
       collect() {
-        for (const collect of collectors) collect();
+        // Synchronous collectors keep the scrape synchronous; asynchronous ones run together.
+        const pending: Promise<void>[] = [];
+        for (const collect of collectors) {
+          const result = collect();
+          if (result instanceof Promise) pending.push(result);
+        }
+        return pending.length === 0 ? undefined : Promise.all(pending).then(() => undefined);
       },
     });
   } else {

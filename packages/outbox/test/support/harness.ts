@@ -128,3 +128,19 @@ export async function writeEvents(
   await Promise.all(Array.from({ length: options.concurrency ?? 8 }, worker));
   return ids;
 }
+
+/**
+ * Reads the `user_events` outbox's samples from a Prometheus exposition: the value of
+ * `name` labelled `plugin="outbox"`, `prefix="user_events"` and nothing else but `app`.
+ */
+export function outboxMetrics(exposition: string): (name: string) => number | undefined {
+  const values = new Map<string, number>();
+  for (const line of exposition.split('\n')) {
+    const sample = /^(\w+)\{([^}]*)\} (\S+)$/.exec(line);
+    if (!sample) continue;
+    const labels = Object.fromEntries([...(sample[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
+    const { plugin, prefix, app, ...others } = labels;
+    if (plugin === 'outbox' && prefix === 'user_events' && app !== undefined && Object.keys(others).length === 0) values.set(sample[1] ?? '', Number(sample[3]));
+  }
+  return (name) => values.get(name);
+}
