@@ -22,6 +22,8 @@ interface Side {
   readonly subject: string;
   /** The script `node` runs, absolute. */
   readonly script: string;
+  /** Node flags before the script (the example's own start flags, for its "as started" side). */
+  readonly flags?: readonly string[];
   /** Env that tells the script which port to listen on (and what else it needs). */
   readonly env: (port: number) => Record<string, string>;
   /** What the 200 must say, so an endpoint that answers without running the check cannot pass. */
@@ -86,7 +88,7 @@ async function coldStart(side: Side): Promise<Sample> {
   const port = await freePort();
   const env = { ...process.env, ...side.env(port) };
   const started = performance.now();
-  const child = spawn(process.execPath, [side.script], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [...(side.flags ?? []), side.script], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4_000)));
   let last: Answer | undefined;
@@ -110,6 +112,12 @@ async function coldStart(side: Side): Promise<Sample> {
   } finally {
     await stop(child);
   }
+}
+
+/** The node flags of the example's start command (package.json "start"). */
+function exampleStartFlags(): string[] {
+  const manifest = JSON.parse(readFileSync(join(THIS_CHECKOUT, 'apps/example-service/package.json'), 'utf8')) as { scripts: Record<string, string> };
+  return (manifest.scripts['start'] ?? '').split(/\s+/).filter((arg) => arg.startsWith('--'));
 }
 
 async function main(): Promise<void> {
@@ -149,6 +157,16 @@ async function main(): Promise<void> {
         readyBody: /"primary_db":\{"status":"up"/,
       });
     }
+    // The example as its start command runs it (package.json "start", the Dockerfile's CMD):
+    // with the node flags it ships with.
+    sides.push({
+      group: 'plinth example, start flags',
+      subject: `example service, real servers, started with ${exampleStartFlags().join(' ')}`,
+      script: join(THIS_CHECKOUT, 'apps/example-service/dist/main.js'),
+      flags: exampleStartFlags(),
+      env: exampleEnv,
+      readyBody: /"primary_db":\{"status":"up"/,
+    });
     sides.push({
       group: 'nest',
       subject: 'NestJS + terminus',

@@ -149,10 +149,18 @@ describe('Kubernetes manifests', () => {
 });
 
 describe('Dockerfile', () => {
+  it('starts node with the flags of the example\'s start command', () => {
+    const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> };
+    const flags = (manifest.scripts['start'] ?? '').split(/\s+/).filter((arg) => arg.startsWith('--'));
+    assert.ok(flags.includes('--max-semi-space-size=4'), 'the young generation is capped');
+    const cmd = /^CMD (\[.*\])$/m.exec(dockerfile)?.[1];
+    assert.deepEqual((JSON.parse(cmd ?? '[]') as string[]).filter((arg) => arg.startsWith('--')), flags);
+  });
+
   it('is multi-stage, runs as a non-root user, and execs node as PID 1', () => {
     assert.ok((dockerfile.match(/^FROM /gm) ?? []).length >= 2, 'multi-stage');
     assert.match(dockerfile, /^USER node$/m);
-    assert.match(dockerfile, /^CMD \["node", "apps\/example-service\/dist\/main\.js"\]$/m, 'exec form: no shell between PID 1 and node');
+    assert.match(dockerfile, /^CMD \["node", ("--[^"]+", )*"apps\/example-service\/dist\/main\.js"\]$/m, 'exec form: no shell between PID 1 and node');
     assert.doesNotMatch(dockerfile, /^(CMD|ENTRYPOINT) [^[]/m, 'no shell-form CMD or ENTRYPOINT');
   });
 });
