@@ -3,7 +3,7 @@ import type { EnvSource } from '../config/load-settings.js';
 import type { SettingsSchema } from '../config/setting.js';
 import type { SettingsGroup } from '../config/settings-group.js';
 import { buildContainer } from '../container/build-container.js';
-import type { ComponentNode, ServiceClass } from '../container/component-graph.js';
+import { pluginsOf, type ComponentNode, type ServiceClass } from '../container/component-graph.js';
 import type { InjectionToken } from '../internal/injection-metadata.js';
 import { createRedactor } from '../internal/redact.js';
 import type { BackoffOptions } from '../lifecycle/backoff.js';
@@ -17,7 +17,7 @@ import { buildComponents } from './components.js';
 import type { ErrorChannel } from './error-channel.js';
 import { logLifecycleEvent } from './lifecycle-log.js';
 import type { PluginHost } from './plugin-host.js';
-import { instantiatePlugins, type PluginServices } from './plugin-instances.js';
+import { instantiatePlugins, type BuiltPlugin, type PluginServices } from './plugin-instances.js';
 import { allSecrets, resolveAppSettings, type CoreSettings, type ResolvedAppSettings } from './resolved-settings.js';
 
 /** Everything an app is made of once `start()` has loaded its settings and built its components. */
@@ -45,7 +45,7 @@ export interface RuntimeInput {
   readonly recoveryBackoff: BackoffOptions | undefined;
   /** The app itself, injectable as `APP`. */
   readonly app: object;
-  readonly appSignal: AbortSignal;
+  readonly appSignal: () => AbortSignal;
   readonly events: AppEventEmitter;
   readonly errors: ErrorChannel;
   /** The plugins' view of the app, once settings and the app-wide redactor exist. */
@@ -60,13 +60,16 @@ export function createRuntime(input: RuntimeInput): AppRuntime {
     envPrefix: input.envPrefix,
     groups: input.groups,
     appSchema: input.appSchema,
-    plugins: input.graph.flatMap((n) => (n.kind === 'plugin' ? [n.plugin] : [])),
+    plugins: pluginsOf(input.graph),
     env: input.env,
   });
   const logger = createLogger(input.name, settings.core.logLevel, input.logDestination, settings.core.logRedact);
   for (const warning of settings.warnings) logger.warn(warning);
   const redactAll = createRedactor(allSecrets(settings));
-  const plugins = instantiatePlugins(input.graph, settings, input.name, logger, input.pluginHost(settings, redactAll), input.pluginServices(settings));
+  // The plugins' host and services (breakers, metrics) are built only for an app that has plugins.
+  const plugins = settings.plugins.size > 0
+    ? instantiatePlugins(input.graph, settings, input.name, logger, input.pluginHost(settings, redactAll), input.pluginServices(settings))
+    : new Map<string, BuiltPlugin>();
   const pluginInstances = new Map([...plugins].map(([prefix, plugin]) => [prefix, plugin.instance]));
   const { get, instances } = buildContainer(
     input.graph,

@@ -27,6 +27,8 @@ export class Orchestrator {
   readonly #preStarted = new Set<string>();
   readonly #onStarted = new Set<string>();
   readonly #recoveries = new Set<Promise<void>>();
+  /** Both start phases share it: the first failure ends startup, so no phase runs after it aborts. */
+  readonly #startAbort = new AbortController();
   #onStartPhaseDone = false;
   #stopping: Promise<StopReport> | undefined;
 
@@ -41,13 +43,13 @@ export class Orchestrator {
   }
 
   /**
-   * Runs preStart then onStart. On a critical failure, or when `abort` fires, rolls back
+   * Runs preStart then onStart. On a critical failure, or once `abortStart` is called, rolls back
    * (onStop for everything whose preStart succeeded) and rejects.
    */
-  async start(abort: AbortSignal): Promise<void> {
+  async start(): Promise<void> {
     try {
-      await this.#runPhase('preStart', abort);
-      await this.#runPhase('onStart', abort);
+      await this.#runPhase('preStart', this.#startAbort);
+      await this.#runPhase('onStart', this.#startAbort);
       this.#onStartPhaseDone = true;
       await this.#startRecoveredLatecomers();
     } catch (error) {
@@ -56,17 +58,18 @@ export class Orchestrator {
     }
   }
 
+  /** Abandons startup, before or during `start()`: hooks running are cut off, the rest skipped, and it rolls back. */
+  abortStart(reason: string): void {
+    this.#startAbort.abort(new StartupAbortedError(reason));
+  }
+
   /** Stops every started component in reverse dependency order. Idempotent. */
   stop(): Promise<StopReport> {
     this.#stopping ??= this.#stopAll();
     return this.#stopping;
   }
 
-  async #runPhase(hook: 'preStart' | 'onStart', abort: AbortSignal): Promise<void> {
-    const phaseAbort = new AbortController();
-    const onAbort = (): void => phaseAbort.abort(new StartupAbortedError(String(abort.reason ?? 'stop requested')));
-    if (abort.aborted) onAbort();
-    else abort.addEventListener('abort', onAbort, { once: true });
+  async #runPhase(hook: 'preStart' | 'onStart', phaseAbort: AbortController): Promise<void> {
     let firstFailure: unknown;
 
     const done = new Map<string, Promise<boolean>>();
@@ -100,7 +103,6 @@ export class Orchestrator {
       );
     }
     await Promise.all(done.values());
-    abort.removeEventListener('abort', onAbort);
     if (firstFailure !== undefined) throw firstFailure;
     if (phaseAbort.signal.aborted) throw phaseAbort.signal.reason;
   }
@@ -191,7 +193,7 @@ export class Orchestrator {
   }
 
   #call(component: LifecycleComponent, hook: HookName, signal: AbortSignal, attempt: number): Promise<void> | void {
-    const ctx: HookContext = { signal, appSignal: this.#options.appSignal, attempt };
+    const ctx: HookContext = { signal, appSignal: this.#options.appSignal(), attempt };
     return component.instance[hook]?.(ctx);
   }
 
@@ -204,7 +206,7 @@ export class Orchestrator {
 
   /** Retries a degraded plugin's preStart in the background until it succeeds or shutdown begins. */
   async #recover(component: LifecycleComponent): Promise<void> {
-    const appSignal = this.#options.appSignal;
+    const appSignal = this.#options.appSignal();
     const policy = retry(handleAll, { maxAttempts: Number.MAX_SAFE_INTEGER, backoff: exponentialBackoff(this.#options.recoveryBackoff) });
     let attempts = 0;
     try {
@@ -246,7 +248,7 @@ export class Orchestrator {
   async #startLate(component: LifecycleComponent): Promise<void> {
     if (this.#onStarted.has(component.id)) return;
     try {
-      await this.#runOnce(component, 'onStart', this.#options.appSignal);
+      await this.#runOnce(component, 'onStart', this.#options.appSignal());
     } catch (error) {
       component.availability?.markUnavailable(component.redact(messageOf(error)));
     }
