@@ -7,6 +7,8 @@
 // - each vendored dependency becomes dist/vendor/<name>.js, reached through the package's
 //   "#vendor/*" import (no source map: not our code; licences in dist/vendor/LICENSES.md).
 //   The packages stay dependencies: core's declarations import their types;
+// - prom-client, which core loads only when an app first builds metrics (and synchronously,
+//   as `app.metrics` is synchronous), is one CommonJS module, dist/vendor/prom-client.cjs;
 // - core's own modules are bundled into its entry points (one per exported subpath) and
 //   shared chunks, with source maps that chain tsc's maps back to src/;
 // - the per-file .js and .js.map that tsc wrote are removed, so nothing imports them.
@@ -25,7 +27,9 @@ const requireFromCore = createRequire(join(pkg, 'package.json'));
 // Every runtime dependency but semver, which core imports by file, lazily, only when an
 // operator names a plugin module: bundling it would make that lazy load eager.
 const NOT_VENDORED = new Set(['semver']);
-const VENDORED = Object.keys(manifest.dependencies).filter((name) => !NOT_VENDORED.has(name));
+// Loaded on demand with require() (src/metrics/prom-client.ts), never imported.
+const REQUIRED_ON_DEMAND = { 'prom-client': '#vendor/prom-client.cjs' };
+const VENDORED = Object.keys(manifest.dependencies).filter((name) => !NOT_VENDORED.has(name) && !(name in REQUIRED_ON_DEMAND));
 
 // One entry per subpath the package exports, so a new subpath can never ship unbundled.
 const ENTRIES = Object.values(manifest.exports)
@@ -76,11 +80,26 @@ const vendor = await build({
 });
 await rm(stubs, { recursive: true, force: true });
 
+const onDemand = await build({
+  entryPoints: { 'prom-client': requireFromCore.resolve('prom-client') },
+  absWorkingDir: pkg,
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  outdir: join(dist, 'vendor'),
+  outExtension: { '.js': '.cjs' },
+  legalComments: 'inline',
+  metafile: true,
+  logLevel: 'warning',
+});
+
 const vendoredPattern = new RegExp(`^(${VENDORED.map((n) => n.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')).join('|')})$`);
 const redirectToVendor = {
   name: 'dependencies-to-vendor',
   setup(b) {
     b.onResolve({ filter: vendoredPattern }, (args) => ({ path: `#vendor/${args.path}`, external: true }));
+    b.onResolve({ filter: /^prom-client$/ }, () => ({ errors: [{ text: 'import prom-client through promClient() (src/metrics/prom-client.ts): it loads on demand' }] }));
   },
 };
 
@@ -100,6 +119,7 @@ const result = await build({
   // a source the maps would point at outside the package.
   packages: 'external',
   plugins: [redirectToVendor],
+  define: { PLINTH_PROM_CLIENT: JSON.stringify(REQUIRED_ON_DEMAND['prom-client']) },
   allowOverwrite: true,
   metafile: true,
   logLevel: 'warning',
@@ -107,14 +127,14 @@ const result = await build({
 
 await writeFile(join(dist, 'vendor/LICENSES.md'), await licences());
 
-const outputs = [...Object.keys(vendor.metafile.outputs), ...Object.keys(result.metafile.outputs)];
+const outputs = [vendor, onDemand, result].flatMap((b) => Object.keys(b.metafile.outputs));
 const written = new Set(outputs.map((out) => relative(dist, join(pkg, out))));
 for (const file of tscOutput) if (!written.has(file)) await rm(join(dist, file));
 
 /** The licence of every package whose code the vendor modules contain, dependencies of dependencies included. */
 async function licences() {
   const packages = new Map();
-  for (const input of Object.keys(vendor.metafile.inputs)) {
+  for (const input of [vendor, onDemand].flatMap((b) => Object.keys(b.metafile.inputs))) {
     const match = input.match(/node_modules\/((?:@[^/]+\/)?[^/]+)\//);
     if (!match || packages.has(match[1])) continue;
     const root = input.slice(0, input.indexOf(match[0]) + match[0].length);

@@ -118,7 +118,7 @@ describe('installed into a new project', () => {
     assert.doesNotMatch(stderr, /ERR_REQUIRE/);
   });
 
-  it('loads core as its own few bundled modules, with no dependency read file by file', async () => {
+  it('loads core as its own few bundled modules, with no dependency read file by file, and prom-client only at the first metric', async () => {
     // A resolve hook records every ES module; require's cache every CommonJS one.
     const hooks = `import { appendFileSync } from 'node:fs';
       export async function resolve(specifier, context, next) { const r = await next(specifier, context); appendFileSync(process.env.OUT, r.url + '\\n'); return r; }`;
@@ -126,14 +126,19 @@ describe('installed into a new project', () => {
       import { register, createRequire } from 'node:module';
       import { appendFileSync } from 'node:fs';
       register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(hooks)}));
-      await import('@plinth/core');
-      appendFileSync(process.env.OUT, Object.keys(createRequire(import.meta.url).cache).join('\\n'));`;
+      const { createApp } = await import('@plinth/core');
+      const cache = createRequire(import.meta.url).cache;
+      appendFileSync(process.env.OUT, Object.keys(cache).join('\\n'));
+      // prom-client waits for the first metric: then the app's registry serves Node's defaults.
+      const exposition = await createApp({ name: 'counted', env: {} }).metrics.metrics();
+      if (!Object.keys(cache).some((file) => file.endsWith('/vendor/prom-client.cjs')) || !exposition.includes('process_cpu_user_seconds_total{app="counted"}')) process.exit(3);`;
     const out = path.join(work, 'core-modules.txt');
     await run(process.execPath, ['--input-type=module', '-e', script], { cwd: consumer, env: { OUT: out } });
     const loaded = [...new Set((await readFile(out, 'utf8')).split('\n').filter((url) => url && !url.startsWith('node:')))];
     const outsideCore = loaded.filter((url) => !url.includes('/node_modules/@plinth/core/dist/'));
     assert.deepEqual(outsideCore, [], 'every module of the import is core’s own (its dependencies vendored)');
     assert.ok(loaded.length <= 20, `importing @plinth/core loaded ${loaded.length} modules:\n${loaded.join('\n')}`);
+    assert.ok(!loaded.some((url) => url.includes('prom-client')), 'prom-client is not loaded by the import');
   });
 
   it('tries a newer TypeScript major than the one the repository pins', () => {

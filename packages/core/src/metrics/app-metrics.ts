@@ -1,10 +1,11 @@
-import { Counter, Gauge, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
+import type { Metric, Registry } from 'prom-client';
 import type { HealthMonitor } from '../health/health-monitor.js';
 import { isReady } from '../health/health-report.js';
 import type { LifecycleComponent } from '../lifecycle/component.js';
 import type { AppState } from '../lifecycle/events.js';
 import type { AvailabilityHistory } from './availability-history.js';
 import type { LifecycleTimings } from './lifecycle-timings.js';
+import { promClient } from './prom-client.js';
 import type { RecordedSeries } from './recorded-series.js';
 
 export interface MetricsSource {
@@ -33,6 +34,7 @@ let processMetrics: readonly Metric[] | undefined;
  */
 function defaultProcessMetrics(): readonly Metric[] {
   if (processMetrics) return processMetrics;
+  const { Registry, collectDefaultMetrics } = promClient();
   const shared = new Registry();
   collectDefaultMetrics({ register: shared });
   processMetrics = shared.getMetricsAsArray() as unknown as Metric[];
@@ -47,6 +49,7 @@ function defaultProcessMetrics(): readonly Metric[] {
  * happened before then is read from the app's recorded series.
  */
 export function createAppMetrics(source: MetricsSource): Registry {
+  const { Counter, Gauge, Registry } = promClient();
   const registry = new Registry();
   registry.setDefaultLabels({ app: source.app });
   const registers = [registry];

@@ -1,4 +1,5 @@
-import { Counter, Gauge, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { promClient } from './prom-client.js';
 import type { RecordedSeries } from './recorded-series.js';
 
 /** What the HTTP metrics read from the app's servers. */
@@ -13,6 +14,7 @@ export interface HttpTrafficSource {
  * connections the drain closed. The framework's own routes (probes, `/metrics`) are not counted.
  */
 export function registerHttpMetrics(registry: Registry, series: RecordedSeries, source: HttpTrafficSource): void {
+  const { Counter, Gauge } = promClient();
   const registers = [registry];
   series.registerHttpDuration(registry);
   new Gauge({

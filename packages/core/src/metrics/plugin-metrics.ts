@@ -1,5 +1,6 @@
-import { Gauge, type Registry } from 'prom-client';
+import type { Gauge, Registry } from 'prom-client';
 import { LocalCounter, LocalHistogram, register } from './local-series.js';
+import { promClient } from './prom-client.js';
 
 /** Values of a metric's own labels; `plugin` and `prefix` are added by the helper. */
 export type MetricLabels<L extends string> = Partial<Record<L, string | number>>;
@@ -88,6 +89,7 @@ function familyOf(registry: Registry, kind: Kind, options: HistogramOptions<stri
   const collectors = new Set<() => void | Promise<void>>();
   let metric: Family['metric'];
   if (kind === 'gauge') {
+    const { Gauge } = promClient();
     metric = new Gauge({
       name: options.name,
       help: options.help,
