@@ -3,6 +3,7 @@ import { LogCapture } from '@plinth/testkit';
 import { describe, it } from 'node:test';
 import { Counter } from 'prom-client';
 import { createApp, definePlugin, type HookContext } from '../src/index.js';
+import { controllable } from './fixtures/controllable-plugin.js';
 import { request, startServiceApp } from './fixtures/harness.js';
 import { parsePrometheusText, type MetricFamily } from './fixtures/prometheus-text.js';
 
@@ -89,6 +90,26 @@ describe('/metrics', () => {
       assert.ok(sampleValue(stopped.get('plinth_component_phase_duration_seconds'), { component: 'db', phase: 'onStop' }) !== undefined);
     } finally {
       await Promise.all([a.stop(), b.stop()]);
+    }
+  });
+
+  it('serves, at the first scrape, the check latencies and reloads counted before the registry existed', async () => {
+    const app = createApp({
+      name: 'late-registry',
+      plugins: [controllable('db')],
+      // Cached for the whole test: the scrape must not run the checks again.
+      env: { LATE_REGISTRY_HEALTH_CACHE_TTL: '60000' },
+      logDestination: new LogCapture(),
+    });
+    try {
+      await app.start();
+      await app.health.report();
+      await app.reload();
+      const families = parsePrometheusText(await app.metrics.metrics());
+      assert.equal(sampleValue(families.get('plinth_health_check_duration_seconds'), { check: 'db' }, 'plinth_health_check_duration_seconds_count'), 1);
+      assert.equal(sampleValue(families.get('plinth_config_reloads_total'), { outcome: 'unchanged' }), 1);
+    } finally {
+      await app.stop();
     }
   });
 });

@@ -160,7 +160,7 @@ export class AppLifecycle {
       runtime: this.#runtime,
       groups: this.#input.composition.groups,
       load: () => this.#loadSettings(this.#readEnv()),
-      metrics: this.#input.http().metrics,
+      countOutcome: (outcome) => this.#input.http().series.countReload(outcome),
     });
     const embedded = components.filter((c) => c.embedded).map((c) => c.id);
     logger.info({ startupMs: Math.round(performance.now() - started), state: this.state, ...(embedded.length ? { embedded } : {}) }, `${this.#name} started`);
@@ -270,9 +270,8 @@ export class AppLifecycle {
       () => http.health.invalidate(),
     );
     http.health.addKnownResults(() => breakers.results());
-    // Created now, not at the first scrape, so requests before it are counted.
-    const registry = settings.core.metrics ? http.metrics : undefined;
-    const metrics = registry ? (type: string, prefix: string) => createPluginMetrics(() => registry, type, prefix) : () => NO_PLUGIN_METRICS;
+    // The registry is made by a plugin's first metric, not before.
+    const metrics = settings.core.metrics ? (type: string, prefix: string) => createPluginMetrics(() => http.metrics, type, prefix) : () => NO_PLUGIN_METRICS;
     return { metrics, breakers };
   }
 

@@ -1,5 +1,4 @@
 import { isDeepStrictEqual } from 'node:util';
-import { Counter, type Registry } from 'prom-client';
 import { REDACTED } from '../config/describe-config.js';
 import { envName } from '../config/env-names.js';
 import type { SettingsGroup } from '../config/settings-group.js';
@@ -38,7 +37,8 @@ export interface ReloadInput {
   readonly groups: readonly SettingsGroup[];
   /** Loads the whole config anew (throws ConfigError). */
   readonly load: () => ResolvedAppSettings;
-  readonly metrics: Registry;
+  /** Counts each reload's outcome (the `plinth_config_reloads_total` metric). */
+  readonly countOutcome: (outcome: ReloadReport['outcome']) => void;
 }
 
 /**
@@ -49,14 +49,12 @@ export interface ReloadInput {
  */
 export class ConfigReloader {
   readonly #input: ReloadInput;
-  readonly #reloads: Counter<'outcome'>;
   #running: ResolvedAppSettings;
   #queue: Promise<unknown> = Promise.resolve();
 
   constructor(input: ReloadInput) {
     this.#input = input;
     this.#running = input.runtime.settings;
-    this.#reloads = new Counter({ name: 'plinth_config_reloads_total', help: 'Config reloads (SIGHUP, app.reload()) by outcome', labelNames: ['outcome'], registers: [input.metrics] });
   }
 
   /** One reload at a time: a second waits for the first. */
@@ -90,7 +88,7 @@ export class ConfigReloader {
   }
 
   #count(report: ReloadReport): ReloadReport {
-    this.#reloads.inc({ outcome: report.outcome });
+    this.#input.countOutcome(report.outcome);
     return report;
   }
 

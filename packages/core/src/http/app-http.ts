@@ -13,6 +13,7 @@ import { createAppMetrics } from '../metrics/app-metrics.js';
 import { AvailabilityHistory } from '../metrics/availability-history.js';
 import { registerHttpMetrics } from '../metrics/http-metrics.js';
 import { LifecycleTimings } from '../metrics/lifecycle-timings.js';
+import { RecordedSeries } from '../metrics/recorded-series.js';
 import { createMetricsRoute } from '../metrics/metrics-route.js';
 import { HandlerPipeline } from './handler-pipeline.js';
 import { AttachedServer, serverOf, type AttachHttpServerOptions, type HttpServerSource } from './attached-server.js';
@@ -55,6 +56,8 @@ export class AppHttp {
   readonly health: HealthMonitor;
   readonly timings = new LifecycleTimings();
   readonly availability = new AvailabilityHistory();
+  /** Counted as it happens; the registry, made at its first use, reads it. */
+  readonly series = new RecordedSeries();
   /** The request handlers plugins contributed, run on every attached server. */
   readonly handlers: HandlerPipeline;
   readonly #app: HttpHost;
@@ -71,6 +74,7 @@ export class AppHttp {
     this.#app = app;
     this.health = new HealthMonitor(app);
     this.handlers = new HandlerPipeline(() => app.runtime()?.logger);
+    this.health.onResults((results) => this.series.observeChecks(results));
     app.on('lifecycle', (event) => this.timings.recordEvent(event));
     app.on('state', (change) => {
       this.timings.recordState(change);
@@ -90,12 +94,9 @@ export class AppHttp {
       health: this.health,
       timings: this.timings,
       availability: this.availability,
+      series: this.series,
     });
-    const recording = (): boolean => app.runtime()?.core.metrics !== false;
-    registerHttpMetrics(registry, {
-      onRequest: (listener) => this.onRequest((record) => recording() && listener(record)),
-      traffic: () => this.#traffic(),
-    });
+    registerHttpMetrics(registry, this.series, { traffic: () => this.#traffic() });
     this.#metrics = registry;
     return registry;
   }
@@ -232,6 +233,7 @@ export class AppHttp {
   }
 
   #recordRequest(record: RequestRecord): void {
+    if (this.#app.runtime()?.core.metrics !== false) this.series.observeRequest(record);
     for (const listener of this.#requestListeners) notify(listener, record);
     if (record.statusCode < 500) return;
     const what = `${record.method} ${record.route ?? '(route unknown)'} answered ${record.statusCode}`;

@@ -1,10 +1,11 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
 import type { HealthMonitor } from '../health/health-monitor.js';
 import { isReady } from '../health/health-report.js';
 import type { LifecycleComponent } from '../lifecycle/component.js';
 import type { AppState } from '../lifecycle/events.js';
 import type { AvailabilityHistory } from './availability-history.js';
 import type { LifecycleTimings } from './lifecycle-timings.js';
+import type { RecordedSeries } from './recorded-series.js';
 
 export interface MetricsSource {
   /** The app's name, on every series as the `app` label. */
@@ -15,6 +16,8 @@ export interface MetricsSource {
   readonly health: HealthMonitor;
   readonly timings: LifecycleTimings;
   readonly availability: AvailabilityHistory;
+  /** What was counted as it happened, from the app's creation on. */
+  readonly series: RecordedSeries;
 }
 
 const STATES: readonly AppState[] = ['created', 'starting', 'ready', 'degraded', 'draining', 'stopped', 'failed'];
@@ -40,7 +43,8 @@ function defaultProcessMetrics(): readonly Metric[] {
  * A registry of the app's own (not prom-client's global one, so several apps can live in
  * one process), every series labelled `app` with the app's name: lifecycle state, readiness, checks, phase durations, and Node's default
  * process metrics (shared by the apps of a process). Values are read when Prometheus scrapes; a scrape while the app serves
- * runs the checks (through the monitor's shared, cached run).
+ * runs the checks (through the monitor's shared, cached run). Made at its first use: what
+ * happened before then is read from the app's recorded series.
  */
 export function createAppMetrics(source: MetricsSource): Registry {
   const registry = new Registry();
@@ -90,20 +94,8 @@ export function createAppMetrics(source: MetricsSource): Registry {
       }
     },
   });
-  const latency = new Histogram({
-    name: 'plinth_health_check_duration_seconds',
-    help: 'How long health checks take (a check cut off at its timeout counts its timeout)',
-    labelNames: ['check'],
-    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-    registers,
-    async collect() {
-      // A scrape may be what runs the checks: let that run be observed before it is read.
-      await source.health.checks();
-    },
-  });
-  source.health.onResults((results) => {
-    for (const [check, result] of Object.entries(results)) if (result.status !== 'disabled') latency.observe({ check }, result.latencyMs / 1000);
-  });
+  // A scrape may be what runs the checks: let that run be observed before it is read.
+  source.series.registerHealthLatency(registry, () => source.health.checks());
   new Gauge({
     name: 'plinth_component_phase_duration_seconds',
     help: 'How long the latest run of each lifecycle phase of each component took, retries included',
@@ -156,5 +148,6 @@ export function createAppMetrics(source: MetricsSource): Registry {
       for (const h of source.availability.snapshot()) this.inc({ plugin: h.component.pluginType ?? 'unknown', prefix: h.component.id }, h.recoveries);
     },
   });
+  source.series.registerConfigReloads(registry);
   return registry;
 }

@@ -111,7 +111,24 @@ export class LocalHistogram extends LocalFamily<HistogramCell> {
   }
 }
 
-/** Registers a family on the registry (prom-client reads any object with `name` and `get()`). */
-export function register(registry: Registry, family: LocalCounter | LocalHistogram): void {
-  registry.registerMetric(family as unknown as Parameters<Registry['registerMetric']>[0]);
+/**
+ * Registers a family on the registry (prom-client reads any object with `name` and `get()`);
+ * with `settle`, each read awaits it first.
+ */
+export function register(registry: Registry, family: LocalCounter | LocalHistogram, settle?: () => Promise<unknown>): void {
+  const metric = settle
+    ? {
+        name: family.name,
+        help: family.help,
+        type: family.type,
+        aggregator: family.aggregator,
+        labelNames: family.labelNames,
+        get: async () => {
+          await settle();
+          return family.get();
+        },
+        reset: () => family.reset(),
+      }
+    : family;
+  registry.registerMetric(metric as unknown as Parameters<Registry['registerMetric']>[0]);
 }
