@@ -12,13 +12,26 @@ export interface ComponentSummary {
   readonly embedded?: true;
 }
 
+interface Span {
+  first?: number;
+  last?: number;
+}
+
 /** One line per component: how long each phase took, from first attempt to success. */
 export function summarizeStartup(components: readonly LifecycleComponent[], events: readonly LifecycleEvent[]): ComponentSummary[] {
+  // First begin and last outcome of each component's phase, in one pass over the events.
+  const spans = new Map<string, { preStart?: Span; onStart?: Span }>();
+  for (const event of events) {
+    if (event.phase !== 'preStart' && event.phase !== 'onStart') continue;
+    let phases = spans.get(event.component);
+    if (!phases) spans.set(event.component, (phases = {}));
+    const span = (phases[event.phase] ??= {});
+    if (event.outcome !== 'begin') span.last = event.at;
+    else span.first ??= event.at;
+  }
   const span = (id: string, phase: 'preStart' | 'onStart'): number | undefined => {
-    const own = events.filter((e) => e.component === id && e.phase === phase);
-    const first = own.find((e) => e.outcome === 'begin');
-    const last = own.findLast((e) => e.outcome !== 'begin');
-    return first && last ? Math.round((last.at - first.at) * 10) / 10 : undefined;
+    const { first, last } = spans.get(id)?.[phase] ?? {};
+    return first !== undefined && last !== undefined ? Math.round((last - first) * 10) / 10 : undefined;
   };
   return components.map((c) => ({
     component: c.id,

@@ -45,14 +45,21 @@ export class Orchestrator {
    * (onStop for everything whose preStart succeeded) and rejects.
    */
   async start(abort: AbortSignal): Promise<void> {
+    // One signal for both phases: the first failure ends startup, so no phase runs after it aborts.
+    const phaseAbort = new AbortController();
+    const onAbort = (): void => phaseAbort.abort(new StartupAbortedError(String(abort.reason ?? 'stop requested')));
+    if (abort.aborted) onAbort();
+    else abort.addEventListener('abort', onAbort, { once: true });
     try {
-      await this.#runPhase('preStart', abort);
-      await this.#runPhase('onStart', abort);
+      await this.#runPhase('preStart', phaseAbort);
+      await this.#runPhase('onStart', phaseAbort);
       this.#onStartPhaseDone = true;
       await this.#startRecoveredLatecomers();
     } catch (error) {
       await this.stop();
       throw error;
+    } finally {
+      abort.removeEventListener('abort', onAbort);
     }
   }
 
@@ -62,11 +69,7 @@ export class Orchestrator {
     return this.#stopping;
   }
 
-  async #runPhase(hook: 'preStart' | 'onStart', abort: AbortSignal): Promise<void> {
-    const phaseAbort = new AbortController();
-    const onAbort = (): void => phaseAbort.abort(new StartupAbortedError(String(abort.reason ?? 'stop requested')));
-    if (abort.aborted) onAbort();
-    else abort.addEventListener('abort', onAbort, { once: true });
+  async #runPhase(hook: 'preStart' | 'onStart', phaseAbort: AbortController): Promise<void> {
     let firstFailure: unknown;
 
     const done = new Map<string, Promise<boolean>>();
@@ -100,7 +103,6 @@ export class Orchestrator {
       );
     }
     await Promise.all(done.values());
-    abort.removeEventListener('abort', onAbort);
     if (firstFailure !== undefined) throw firstFailure;
     if (phaseAbort.signal.aborted) throw phaseAbort.signal.reason;
   }

@@ -11,18 +11,34 @@ export interface PhaseTiming {
 
 const NOT_FINAL = new Set(['begin', 'retrying']);
 
+/** Events kept as they come before they are folded into the timings: startup and shutdown of a large app. */
+const FOLD_AFTER = 256;
+
 /**
  * Remembers how long each component's phases took and how startup went, from the app's
- * lifecycle and state events: cheap to keep from the first event on, read at scrape time.
+ * lifecycle and state events, read at scrape time. An event is only kept when it comes
+ * (startup alone sends four per component); they are folded into the timings when read,
+ * or once enough have piled up, so an app nothing scrapes does no more than that.
  */
 export class LifecycleTimings {
   readonly #firstBegin = new Map<string, number>();
   readonly #phases = new Map<string, PhaseTiming>();
   readonly #outcomes = new Map<string, { component: string; phase: string; outcome: string; count: number }>();
+  readonly #pending: LifecycleEvent[] = [];
   #startingAt: number | undefined;
   #startupSeconds: number | undefined;
 
   recordEvent(event: LifecycleEvent): void {
+    this.#pending.push(event);
+    if (this.#pending.length >= FOLD_AFTER) this.#fold();
+  }
+
+  #fold(): void {
+    for (const event of this.#pending) this.#apply(event);
+    this.#pending.length = 0;
+  }
+
+  #apply(event: LifecycleEvent): void {
     const key = `${event.component}\u0000${event.phase}`;
     if (event.outcome === 'begin') {
       if (!this.#firstBegin.has(key)) this.#firstBegin.set(key, event.at);
@@ -48,11 +64,13 @@ export class LifecycleTimings {
 
   /** The latest duration of every phase each component went through. */
   phases(): readonly PhaseTiming[] {
+    this.#fold();
     return [...this.#phases.values()];
   }
 
   /** How often each phase ended with each outcome. */
   outcomes(): readonly { component: string; phase: string; outcome: string; count: number }[] {
+    this.#fold();
     return [...this.#outcomes.values()];
   }
 
