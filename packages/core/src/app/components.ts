@@ -19,7 +19,7 @@ export function buildComponents(
   const isFirst = (node: ComponentNode): boolean => first.includes(node.id);
   const ordered = [...graph.filter(isFirst), ...graph.filter((n) => !isFirst(n))];
   return ordered.map((node) => {
-    const dependsOn = isFirst(node) ? node.dependsOn : [...new Set([...first, ...node.dependsOn])];
+    const dependsOn = first.length === 0 || isFirst(node) ? node.dependsOn : [...new Set([...first, ...node.dependsOn])];
     const instance = instances.get(node.id) as LifecycleComponent['instance'];
     if (node.kind === 'plugin') return pluginComponent(node.id, dependsOn, instance, plugins.get(node.id) as BuiltPlugin);
     const own = serviceOptionsOf(node.serviceClass) ?? {};

@@ -56,6 +56,7 @@ export function buildComponentGraph(
   }
 
   const serviceIds = new Map<ServiceClass, string>();
+  const takenIds = new Set<string>();
   for (const overridden of overrides.keys()) {
     if (!services.includes(overridden)) {
       throw new GraphValidationError('MISSING_SERVICE', `${overridden.name} is overridden but not listed in services`);
@@ -66,8 +67,9 @@ export function buildComponentGraph(
       throw new GraphValidationError('NOT_A_SERVICE', `${service.name} is listed in services but has no @Service() decorator`);
     }
     let id = service.name || 'AnonymousService';
-    for (let n = 2; [...serviceIds.values()].includes(id) || byPrefix.has(id); n++) id = `${service.name}#${n}`;
+    for (let n = 2; takenIds.has(id) || byPrefix.has(id); n++) id = `${service.name}#${n}`;
     serviceIds.set(service, id);
+    takenIds.add(id);
   }
 
   const nodes = new Map<string, ComponentNode>();
@@ -89,13 +91,14 @@ export function buildComponentGraph(
     if (!overrides.has(service)) checkEveryParameterIsDecorated(service, injections);
     const parameterOf = new Map<string, number>();
     const dependsOn = injections.flatMap((point) => {
-      const where = `${service.name} constructor parameter ${point.index}`;
+      // Named only in an error, so only built for one.
+      const where = (): string => `${service.name} constructor parameter ${point.index}`;
       if (point.kind === 'plugin') {
         if (!byPrefix.has(point.prefix)) {
           const declared = [...byPrefix.keys()];
           throw new GraphValidationError(
             'UNKNOWN_PLUGIN',
-            `${where} injects plugin "${point.prefix}", which no plugin declares${suggest(point.prefix, declared)}; declared: ${declared.join(', ') || 'none'}`,
+            `${where()} injects plugin "${point.prefix}", which no plugin declares${suggest(point.prefix, declared)}; declared: ${declared.join(', ') || 'none'}`,
           );
         }
         parameterOf.set(point.prefix, point.index);
@@ -107,7 +110,7 @@ export function buildComponentGraph(
       if (dependency === undefined) {
         throw new GraphValidationError(
           'MISSING_SERVICE',
-          `${where} injects ${describeToken(token)}, which is not registered: add it to createApp({ services })`,
+          `${where()} injects ${describeToken(token)}, which is not registered: add it to createApp({ services })`,
         );
       }
       if (!parameterOf.has(dependency)) parameterOf.set(dependency, point.index);
@@ -120,11 +123,11 @@ export function buildComponentGraph(
 }
 
 /** A lazy token is read here, once every module has loaded. */
-function resolveToken(token: InjectionToken | LazyToken, where: string): InjectionToken {
+function resolveToken(token: InjectionToken | LazyToken, where: () => string): InjectionToken {
   if (!isLazyToken(token)) return token;
   const resolved = token.resolve();
   if (resolved === undefined || resolved === null) {
-    throw new GraphValidationError('MISSING_SERVICE', `${where}: lazy(() => …) returned ${String(resolved)}; it must return the injected class`);
+    throw new GraphValidationError('MISSING_SERVICE', `${where()}: lazy(() => …) returned ${String(resolved)}; it must return the injected class`);
   }
   return resolved;
 }
