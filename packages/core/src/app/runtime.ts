@@ -17,7 +17,7 @@ import { buildComponents } from './components.js';
 import type { ErrorChannel } from './error-channel.js';
 import { logLifecycleEvent } from './lifecycle-log.js';
 import type { PluginHost } from './plugin-host.js';
-import { instantiatePlugins, type PluginServices } from './plugin-instances.js';
+import { instantiatePlugins, type BuiltPlugin, type PluginServices } from './plugin-instances.js';
 import { allSecrets, resolveAppSettings, type CoreSettings, type ResolvedAppSettings } from './resolved-settings.js';
 
 /** Everything an app is made of once `start()` has loaded its settings and built its components. */
@@ -66,7 +66,11 @@ export function createRuntime(input: RuntimeInput): AppRuntime {
   const logger = createLogger(input.name, settings.core.logLevel, input.logDestination, settings.core.logRedact);
   for (const warning of settings.warnings) logger.warn(warning);
   const redactAll = createRedactor(allSecrets(settings));
-  const plugins = instantiatePlugins(input.graph, settings, input.name, logger, input.pluginHost(settings, redactAll), input.pluginServices(settings));
+  // The plugins' host and services (breakers, metrics) are built only for an app that has plugins.
+  const hasPlugins = input.graph.some((node) => node.kind === 'plugin');
+  const plugins = hasPlugins
+    ? instantiatePlugins(input.graph, settings, input.name, logger, input.pluginHost(settings, redactAll), input.pluginServices(settings))
+    : new Map<string, BuiltPlugin>();
   const pluginInstances = new Map([...plugins].map(([prefix, plugin]) => [prefix, plugin.instance]));
   const { get, instances } = buildContainer(
     input.graph,

@@ -16,8 +16,24 @@ export function toEnvSegment(name: string): string {
   return segment;
 }
 
+// `{PREFIX}_{KEY}` names, by prefix then key: every settings load reads one per setting,
+// and the same string each time is looked up in the env and in sets without hashing it again.
+const prefixedNames = new Map<string, Map<string, string>>();
+
 export function envName(...segments: string[]): string {
-  return segments.map(toEnvSegment).join('_');
+  if (segments.length !== 2) return segments.map(toEnvSegment).join('_');
+  const [prefix, key] = segments as [string, string];
+  let byKey = prefixedNames.get(prefix);
+  if (byKey === undefined) {
+    byKey = new Map();
+    if (prefixedNames.size < 4096) prefixedNames.set(prefix, byKey);
+  }
+  let name = byKey.get(key);
+  if (name === undefined) {
+    name = `${toEnvSegment(prefix)}_${toEnvSegment(key)}`;
+    if (byKey.size < 4096) byKey.set(key, name);
+  }
+  return name;
 }
 
 /** Plugin prefixes are lower snake case so env names and log fields read the same everywhere. */

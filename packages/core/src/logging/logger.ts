@@ -6,9 +6,9 @@ export type { Logger } from 'pino';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
-// Root loggers by destination, then by redact path list. pino compiles the redact paths
-// for each logger it creates (about a millisecond for the defaults); a child shares its
-// parent's, so each app's logger is a child of the root for its destination and paths.
+// Root loggers by destination, then by the extra redact paths as given. pino compiles the
+// redact paths for each logger it creates (about a millisecond for the defaults); a child
+// shares its parent's, so each app's logger is a child of the root for its destination and paths.
 const rootsByDestination = new WeakMap<DestinationStream, Map<string, Logger>>();
 let stdout: DestinationStream | undefined;
 
@@ -22,12 +22,11 @@ export function createLogger(appName: string, level: LevelWithSilent, destinatio
   // Synchronous by default: the process exits right after its last log line, and an
   // async buffer would lose exactly the lines that explain why it exited.
   const target = destination ?? (stdout ??= pino.destination({ dest: 1, sync: true }));
-  const paths = redactPaths(extraRedactPaths);
   let roots = rootsByDestination.get(target);
   if (!roots) rootsByDestination.set(target, (roots = new Map()));
-  const key = paths.join('\n');
-  let root = roots.get(key);
+  let root = roots.get(extraRedactPaths);
   if (!root) {
+    const paths = redactPaths(extraRedactPaths);
     const options = {
       level: 'trace',
       // No pid or hostname: the app's name is the only binding, added by its child below.
@@ -39,7 +38,7 @@ export function createLogger(appName: string, level: LevelWithSilent, destinatio
     };
     root = pino(options, target);
     writeScalarsWithoutRedactor(root);
-    roots.set(key, root);
+    roots.set(extraRedactPaths, root);
   }
   return root.child({ app: appName }, { level });
 }
