@@ -90,36 +90,44 @@ export function buildComponentGraph(
     const injections = overrides.has(service) ? [] : injectionPointsOf(service);
     if (!overrides.has(service)) checkEveryParameterIsDecorated(service, injections);
     const parameterOf = new Map<string, number>();
-    const dependsOn = injections.flatMap((point) => {
-      // Named only in an error, so only built for one.
-      const where = (): string => `${service.name} constructor parameter ${point.index}`;
-      if (point.kind === 'plugin') {
-        if (!byPrefix.has(point.prefix)) {
-          const declared = [...byPrefix.keys()];
-          throw new GraphValidationError(
-            'UNKNOWN_PLUGIN',
-            `${where()} injects plugin "${point.prefix}", which no plugin declares${suggest(point.prefix, declared)}; declared: ${declared.join(', ') || 'none'}`,
-          );
-        }
-        parameterOf.set(point.prefix, point.index);
-        return [point.prefix];
-      }
-      const token = resolveToken(point.token, where);
-      if (builtInTokens.includes(token)) return [];
-      const dependency = typeof token === 'function' ? serviceIds.get(token as ServiceClass) : undefined;
-      if (dependency === undefined) {
-        throw new GraphValidationError(
-          'MISSING_SERVICE',
-          `${where()} injects ${describeToken(token)}, which is not registered: add it to createApp({ services })`,
-        );
-      }
-      if (!parameterOf.has(dependency)) parameterOf.set(dependency, point.index);
-      return [dependency];
-    });
+    const dependsOn: string[] = [];
+    for (const point of injections) {
+      const dependency = dependencyOf(service, point, byPrefix, serviceIds, builtInTokens);
+      if (dependency === undefined) continue;
+      if (point.kind === 'plugin' || !parameterOf.has(dependency)) parameterOf.set(dependency, point.index);
+      dependsOn.push(dependency);
+    }
     const id = serviceIds.get(service) as string;
     nodes.set(id, { kind: 'service', id, dependsOn, serviceClass: service, injections, parameterOf });
   }
   return topologicalOrder(nodes);
+}
+
+/** The component an injection point needs (undefined for a built-in value); throws when none is declared. */
+function dependencyOf(
+  service: ServiceClass,
+  point: InjectionPoint,
+  byPrefix: ReadonlyMap<string, PluginDeclaration>,
+  serviceIds: ReadonlyMap<ServiceClass, string>,
+  builtInTokens: readonly InjectionToken[],
+): string | undefined {
+  // Named only in an error, so only built for one.
+  const where = (): string => `${service.name} constructor parameter ${point.index}`;
+  if (point.kind === 'plugin') {
+    if (byPrefix.has(point.prefix)) return point.prefix;
+    const declared = [...byPrefix.keys()];
+    throw new GraphValidationError(
+      'UNKNOWN_PLUGIN',
+      `${where()} injects plugin "${point.prefix}", which no plugin declares${suggest(point.prefix, declared)}; declared: ${declared.join(', ') || 'none'}`,
+    );
+  }
+  const token = resolveToken(point.token, where);
+  if (builtInTokens.includes(token)) return undefined;
+  const dependency = typeof token === 'function' ? serviceIds.get(token as ServiceClass) : undefined;
+  if (dependency === undefined) {
+    throw new GraphValidationError('MISSING_SERVICE', `${where()} injects ${describeToken(token)}, which is not registered: add it to createApp({ services })`);
+  }
+  return dependency;
 }
 
 /** A lazy token is read here, once every module has loaded. */
