@@ -5,6 +5,7 @@ import type { SettingsSchema } from '../config/setting.js';
 import { PlinthError, StartupAbortedError, StartupError } from '../errors.js';
 import { openHealthServer, type HealthServer, type ServeHealthOptions } from '../health/health-server.js';
 import type { AppHttp } from '../http/app-http.js';
+import { pluginsOf } from '../container/component-graph.js';
 import { routePrefix } from '../http/route-handler.js';
 import { runBoundedSteps, type BoundedStep } from '../lifecycle/bounded-steps.js';
 import type { LifecycleEvent } from '../lifecycle/events.js';
@@ -229,7 +230,7 @@ export class AppLifecycle {
       envPrefix: composition.groups[0]?.envPrefix ?? '',
       groups: composition.groups,
       appSchema: options.settings ?? {},
-      plugins: composition.graph.flatMap((n) => (n.kind === 'plugin' ? [n.plugin] : [])),
+      plugins: pluginsOf(composition.graph),
       env,
     });
   }

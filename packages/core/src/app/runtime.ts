@@ -3,7 +3,7 @@ import type { EnvSource } from '../config/load-settings.js';
 import type { SettingsSchema } from '../config/setting.js';
 import type { SettingsGroup } from '../config/settings-group.js';
 import { buildContainer } from '../container/build-container.js';
-import type { ComponentNode, ServiceClass } from '../container/component-graph.js';
+import { pluginsOf, type ComponentNode, type ServiceClass } from '../container/component-graph.js';
 import type { InjectionToken } from '../internal/injection-metadata.js';
 import { createRedactor } from '../internal/redact.js';
 import type { BackoffOptions } from '../lifecycle/backoff.js';
@@ -60,15 +60,14 @@ export function createRuntime(input: RuntimeInput): AppRuntime {
     envPrefix: input.envPrefix,
     groups: input.groups,
     appSchema: input.appSchema,
-    plugins: input.graph.flatMap((n) => (n.kind === 'plugin' ? [n.plugin] : [])),
+    plugins: pluginsOf(input.graph),
     env: input.env,
   });
   const logger = createLogger(input.name, settings.core.logLevel, input.logDestination, settings.core.logRedact);
   for (const warning of settings.warnings) logger.warn(warning);
   const redactAll = createRedactor(allSecrets(settings));
   // The plugins' host and services (breakers, metrics) are built only for an app that has plugins.
-  const hasPlugins = input.graph.some((node) => node.kind === 'plugin');
-  const plugins = hasPlugins
+  const plugins = settings.plugins.size > 0
     ? instantiatePlugins(input.graph, settings, input.name, logger, input.pluginHost(settings, redactAll), input.pluginServices(settings))
     : new Map<string, BuiltPlugin>();
   const pluginInstances = new Map([...plugins].map(([prefix, plugin]) => [prefix, plugin.instance]));

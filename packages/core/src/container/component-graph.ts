@@ -103,6 +103,13 @@ export function buildComponentGraph(
   return topologicalOrder(nodes);
 }
 
+/** The plugins of a graph, in its order. */
+export function pluginsOf(graph: readonly ComponentNode[]): PluginDeclaration[] {
+  const plugins: PluginDeclaration[] = [];
+  for (const node of graph) if (node.kind === 'plugin') plugins.push(node.plugin);
+  return plugins;
+}
+
 /** The component an injection point needs (undefined for a built-in value); throws when none is declared. */
 function dependencyOf(
   service: ServiceClass,
