@@ -12,14 +12,10 @@ import type { LifecycleEvent } from '../lifecycle/events.js';
 import type { StopReport } from '../lifecycle/orchestrator.js';
 import type { AppEventEmitter } from '../lifecycle/typed-emitter.js';
 import { messageOf } from '../message-of.js';
-import { createPluginMetrics, NO_PLUGIN_METRICS } from '../metrics/plugin-metrics.js';
-import { BreakerBoard } from '../resilience/breaker-board.js';
-import { logLifecycleEvent } from './lifecycle-log.js';
 import type { AppOptions } from './app.js';
 import type { AppComposition } from './app-composition.js';
 import { AppStateMachine } from './app-state.js';
-import { buildPluginHost } from './build-plugin-host.js';
-import type { PluginServices } from './plugin-instances.js';
+import { buildPluginHost, buildPluginServices } from './build-plugin-host.js';
 import { ErrorChannel } from './error-channel.js';
 import type { PluginHost } from './plugin-host.js';
 import { resolveAppSettings, type ResolvedAppSettings } from './resolved-settings.js';
@@ -60,6 +56,7 @@ export class AppLifecycle {
   readonly #state: AppStateMachine;
   readonly #appAbort = new AbortController();
   readonly #startupAbort = new AbortController();
+  #startupAbortedBy: string | undefined;
   #runtime: AppRuntime | undefined;
   #starting: Promise<void> | undefined;
   #reloader: ConfigReloader | undefined;
@@ -140,7 +137,8 @@ export class AppLifecycle {
       this.#runtime = this.#createRuntime(env);
       this.#runtime.logger.info({ components: this.#input.composition.graph.map((n) => n.id) }, `starting ${this.#name}`);
       for (const step of this.steps.startup) await step(this.#startupAbort.signal);
-      await this.#runtime.orchestrator.start(this.#startupAbort.signal);
+      if (this.#startupAbortedBy !== undefined) this.#runtime.orchestrator.abortStart(this.#startupAbortedBy);
+      await this.#runtime.orchestrator.start();
     } catch (error) {
       off();
       const aborted = StartupAbortedError.is(error);
@@ -176,7 +174,12 @@ export class AppLifecycle {
     }
     if (this.state === 'failed') return runtime ? runtime.orchestrator.stop() : { clean: false, failures: [] };
     const wasStarting = this.state === 'starting';
-    if (wasStarting) this.#startupAbort.abort(reason);
+    if (wasStarting) {
+      // Told directly, not through a signal: a start pays nothing to listen for it.
+      this.#startupAbortedBy = reason;
+      this.#startupAbort.abort(reason);
+      this.#runtime?.orchestrator.abortStart(reason);
+    }
     this.#state.set('draining', reason);
     if (wasStarting) {
       await this.#starting?.catch(() => undefined);
@@ -251,29 +254,12 @@ export class AppLifecycle {
       retryBackoff: options.retryBackoff,
       recoveryBackoff: options.recoveryBackoff,
       app,
-      appSignal: this.#appAbort.signal,
+      appSignal: () => this.#appAbort.signal,
       events,
       errors: this.errors,
       pluginHost: (settings, redact) => this.#pluginHost(settings, redact),
-      pluginServices: (settings) => this.#pluginServices(settings),
+      pluginServices: (settings) => buildPluginServices(settings, this.#input.http(), this.#input.events, () => this.#runtime?.logger),
     });
-  }
-
-  #pluginServices(settings: ResolvedAppSettings): PluginServices {
-    const http = this.#input.http();
-    const events = this.#input.events;
-    const breakers = new BreakerBoard(
-      (event) => {
-        events.emit('lifecycle', event);
-        const logger = this.#runtime?.logger;
-        if (logger) logLifecycleEvent(logger, event);
-      },
-      () => http.health.invalidate(),
-    );
-    http.health.addKnownResults(() => breakers.results());
-    // The registry is made by a plugin's first metric, not before.
-    const metrics = settings.core.metrics ? (type: string, prefix: string) => createPluginMetrics(() => http.metrics, type, prefix) : () => NO_PLUGIN_METRICS;
-    return { metrics, breakers };
   }
 
   #pluginHost(settings: ResolvedAppSettings, redact: (text: string) => string): PluginHost {

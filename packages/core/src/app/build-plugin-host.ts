@@ -1,9 +1,15 @@
+import type { Logger } from 'pino';
 import type { AppHttp } from '../http/app-http.js';
 import type { BoundedStep } from '../lifecycle/bounded-steps.js';
 import type { AppState } from '../lifecycle/events.js';
 import type { AppEventEmitter } from '../lifecycle/typed-emitter.js';
 import type { AppEnvironment } from './environment.js';
+import { createPluginMetrics, NO_PLUGIN_METRICS } from '../metrics/plugin-metrics.js';
+import { BreakerBoard } from '../resilience/breaker-board.js';
 import type { ErrorChannel } from './error-channel.js';
+import { logLifecycleEvent } from './lifecycle-log.js';
+import type { PluginServices } from './plugin-instances.js';
+import type { ResolvedAppSettings } from './resolved-settings.js';
 import { DEFAULT_STEP_TIMEOUT_MS, type PluginHost } from './plugin-host.js';
 
 /** What the plugin-facing face of an app is made of. */
@@ -55,4 +61,20 @@ export function buildPluginHost(parts: PluginHostParts): PluginHost {
     onRequest: (listener) => http.onRequest(listener),
     addRequestHandler: (handler) => http.handlers.add(handler),
   };
+}
+
+/** What plugins get besides the host: their circuit breakers (seen by the health checks) and metrics. */
+export function buildPluginServices(settings: ResolvedAppSettings, http: AppHttp, events: AppEventEmitter, logger: () => Logger | undefined): PluginServices {
+  const breakers = new BreakerBoard(
+    (event) => {
+      events.emit('lifecycle', event);
+      const current = logger();
+      if (current) logLifecycleEvent(current, event);
+    },
+    () => http.health.invalidate(),
+  );
+  http.health.addKnownResults(() => breakers.results());
+  // The registry is made by a plugin's first metric, not before.
+  const metrics = settings.core.metrics ? (type: string, prefix: string) => createPluginMetrics(() => http.metrics, type, prefix) : () => NO_PLUGIN_METRICS;
+  return { metrics, breakers };
 }

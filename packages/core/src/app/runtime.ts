@@ -45,7 +45,7 @@ export interface RuntimeInput {
   readonly recoveryBackoff: BackoffOptions | undefined;
   /** The app itself, injectable as `APP`. */
   readonly app: object;
-  readonly appSignal: AbortSignal;
+  readonly appSignal: () => AbortSignal;
   readonly events: AppEventEmitter;
   readonly errors: ErrorChannel;
   /** The plugins' view of the app, once settings and the app-wide redactor exist. */

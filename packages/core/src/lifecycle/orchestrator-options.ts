@@ -4,8 +4,11 @@ import type { BackoffOptions } from './backoff.js';
 import type { LifecycleEvent } from './events.js';
 
 export interface OrchestratorOptions {
-  /** Aborts when shutdown begins; background recovery and `ctx.appSignal` follow it. */
-  readonly appSignal: AbortSignal;
+  /**
+   * Aborts when shutdown begins; background recovery and `ctx.appSignal` follow it. Asked
+   * for only when a hook runs: Node builds an AbortSignal on first use, at a cost.
+   */
+  readonly appSignal: () => AbortSignal;
   readonly emit: (event: LifecycleEvent) => void;
   /** Between attempts of a critical preStart. */
   readonly retryBackoff: BackoffOptions;

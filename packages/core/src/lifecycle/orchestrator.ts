@@ -27,6 +27,8 @@ export class Orchestrator {
   readonly #preStarted = new Set<string>();
   readonly #onStarted = new Set<string>();
   readonly #recoveries = new Set<Promise<void>>();
+  /** Both start phases share it: the first failure ends startup, so no phase runs after it aborts. */
+  readonly #startAbort = new AbortController();
   #onStartPhaseDone = false;
   #stopping: Promise<StopReport> | undefined;
 
@@ -41,26 +43,24 @@ export class Orchestrator {
   }
 
   /**
-   * Runs preStart then onStart. On a critical failure, or when `abort` fires, rolls back
+   * Runs preStart then onStart. On a critical failure, or once `abortStart` is called, rolls back
    * (onStop for everything whose preStart succeeded) and rejects.
    */
-  async start(abort: AbortSignal): Promise<void> {
-    // One signal for both phases: the first failure ends startup, so no phase runs after it aborts.
-    const phaseAbort = new AbortController();
-    const onAbort = (): void => phaseAbort.abort(new StartupAbortedError(String(abort.reason ?? 'stop requested')));
-    if (abort.aborted) onAbort();
-    else abort.addEventListener('abort', onAbort, { once: true });
+  async start(): Promise<void> {
     try {
-      await this.#runPhase('preStart', phaseAbort);
-      await this.#runPhase('onStart', phaseAbort);
+      await this.#runPhase('preStart', this.#startAbort);
+      await this.#runPhase('onStart', this.#startAbort);
       this.#onStartPhaseDone = true;
       await this.#startRecoveredLatecomers();
     } catch (error) {
       await this.stop();
       throw error;
-    } finally {
-      abort.removeEventListener('abort', onAbort);
     }
+  }
+
+  /** Abandons startup, before or during `start()`: hooks running are cut off, the rest skipped, and it rolls back. */
+  abortStart(reason: string): void {
+    this.#startAbort.abort(new StartupAbortedError(reason));
   }
 
   /** Stops every started component in reverse dependency order. Idempotent. */
@@ -193,7 +193,7 @@ export class Orchestrator {
   }
 
   #call(component: LifecycleComponent, hook: HookName, signal: AbortSignal, attempt: number): Promise<void> | void {
-    const ctx: HookContext = { signal, appSignal: this.#options.appSignal, attempt };
+    const ctx: HookContext = { signal, appSignal: this.#options.appSignal(), attempt };
     return component.instance[hook]?.(ctx);
   }
 
@@ -206,7 +206,7 @@ export class Orchestrator {
 
   /** Retries a degraded plugin's preStart in the background until it succeeds or shutdown begins. */
   async #recover(component: LifecycleComponent): Promise<void> {
-    const appSignal = this.#options.appSignal;
+    const appSignal = this.#options.appSignal();
     const policy = retry(handleAll, { maxAttempts: Number.MAX_SAFE_INTEGER, backoff: exponentialBackoff(this.#options.recoveryBackoff) });
     let attempts = 0;
     try {
@@ -248,7 +248,7 @@ export class Orchestrator {
   async #startLate(component: LifecycleComponent): Promise<void> {
     if (this.#onStarted.has(component.id)) return;
     try {
-      await this.#runOnce(component, 'onStart', this.#options.appSignal);
+      await this.#runOnce(component, 'onStart', this.#options.appSignal());
     } catch (error) {
       component.availability?.markUnavailable(component.redact(messageOf(error)));
     }

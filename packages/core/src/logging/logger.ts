@@ -60,10 +60,11 @@ function writeScalarsWithoutRedactor(root: Logger): void {
   for (const key of Reflect.ownKeys(stringifiers)) {
     const redactor = stringifiers[key];
     if (key === pino.symbols.redactFmtSym || typeof redactor !== 'function' || !passesScalarsThrough(redactor as Stringifier)) continue;
-    stringifiers[key] = (value: unknown, ...rest: unknown[]): string =>
+    // pino passes a scalar alone and anything else with its safe stringify: no rest array per field.
+    stringifiers[key] = (value: unknown, stringifySafe?: unknown): string =>
       value === null || typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean'
         ? JSON.stringify(value)
-        : (redactor as (value: unknown, ...rest: unknown[]) => string)(value, ...rest);
+        : (redactor as (value: unknown, stringifySafe: unknown) => string)(value, stringifySafe);
   }
 }
 
