@@ -9,6 +9,7 @@ import type { LifecycleOutcome, LifecyclePhase } from './events.js';
 import { isRetryable, lifecycleEvent, retryWithin, startupFailure } from './lifecycle-failures.js';
 import type { HookContext } from './hooks.js';
 import type { OrchestratorOptions, StopReport } from './orchestrator-options.js';
+import { StartAbort } from './start-abort.js';
 
 export type { OrchestratorOptions, StopReport } from './orchestrator-options.js';
 
@@ -28,7 +29,7 @@ export class Orchestrator {
   readonly #onStarted = new Set<string>();
   readonly #recoveries = new Set<Promise<void>>();
   /** Both start phases share it: the first failure ends startup, so no phase runs after it aborts. */
-  readonly #startAbort = new AbortController();
+  readonly #startAbort = new StartAbort();
   #onStartPhaseDone = false;
   #stopping: Promise<StopReport> | undefined;
 
@@ -69,7 +70,7 @@ export class Orchestrator {
     return this.#stopping;
   }
 
-  async #runPhase(hook: 'preStart' | 'onStart', phaseAbort: AbortController): Promise<void> {
+  async #runPhase(hook: 'preStart' | 'onStart', phaseAbort: StartAbort): Promise<void> {
     let firstFailure: unknown;
 
     const done = new Map<string, Promise<boolean>>();
@@ -78,19 +79,19 @@ export class Orchestrator {
       done.set(
         component.id,
         Promise.all(dependencies).then(async (ready) => {
-          if (phaseAbort.signal.aborted || ready.includes(false)) {
+          if (phaseAbort.aborted || ready.includes(false)) {
             this.#emit(component, hook, 'skipped', 1, performance.now());
             return false;
           }
           // A degraded plugin gets its onStart once it recovers; dependents go ahead meanwhile.
           if (hook === 'onStart' && !this.#preStarted.has(component.id)) return true;
           try {
-            if (hook === 'preStart') await this.#preStart(component, phaseAbort.signal);
-            else await this.#runOnce(component, 'onStart', phaseAbort.signal);
+            if (hook === 'preStart') await this.#preStart(component, phaseAbort);
+            else await this.#runOnce(component, 'onStart', phaseAbort);
             return true;
           } catch (error) {
             // Cut off because another component failed: that failure is not this plugin's.
-            const cutOff = phaseAbort.signal.aborted || StartupAbortedError.is(error);
+            const cutOff = phaseAbort.aborted || StartupAbortedError.is(error);
             if (hook === 'preStart' && !component.critical && !cutOff) {
               this.#degrade(component, error);
               return true;
@@ -104,12 +105,12 @@ export class Orchestrator {
     }
     await Promise.all(done.values());
     if (firstFailure !== undefined) throw firstFailure;
-    if (phaseAbort.signal.aborted) throw phaseAbort.signal.reason;
+    if (phaseAbort.aborted) throw phaseAbort.reason;
   }
 
-  async #preStart(component: LifecycleComponent, phaseSignal: AbortSignal): Promise<void> {
+  async #preStart(component: LifecycleComponent, startAbort: StartAbort): Promise<void> {
     if (!component.retryPreStart || !component.critical) {
-      await this.#runOnce(component, 'preStart', phaseSignal);
+      await this.#runOnce(component, 'preStart', startAbort);
       this.#markStarted(component);
       return;
     }
@@ -119,7 +120,7 @@ export class Orchestrator {
       () => timeout.abort(new HookTimeoutError(describeComponent(component), 'preStart', component.timeouts.preStart)),
       component.timeouts.preStart,
     );
-    const deadline = AbortSignal.any([phaseSignal, timeout.signal]);
+    const deadline = AbortSignal.any([startAbort.signal, timeout.signal]);
     let attempts = 0;
     let lastError: unknown;
     const policy = retry(handleWhen(isRetryable), { maxAttempts: Number.MAX_SAFE_INTEGER, backoff: exponentialBackoff(this.#options.retryBackoff) });
@@ -141,9 +142,9 @@ export class Orchestrator {
         this.#emit(component, 'preStart', 'succeeded', attempts, attemptStart);
       });
     } catch (error) {
-      if (phaseSignal.aborted) {
-        this.#emit(component, 'preStart', 'skipped', attempts, started, phaseSignal.reason);
-        throw phaseSignal.reason;
+      if (startAbort.aborted) {
+        this.#emit(component, 'preStart', 'skipped', attempts, started, startAbort.reason);
+        throw startAbort.reason;
       }
       const timedOut = timeout.signal.aborted;
       const cause = lastError ?? error;
@@ -162,7 +163,7 @@ export class Orchestrator {
   }
 
   /** One attempt of one hook, bounded by its deadline. */
-  async #runOnce(component: LifecycleComponent, hook: HookName, parent?: AbortSignal): Promise<void> {
+  async #runOnce(component: LifecycleComponent, hook: HookName, parent?: AbortSignal | StartAbort): Promise<void> {
     const started = performance.now();
     this.#emit(component, hook, 'begin', 1, started);
     // Most services have few hooks: one they lack has nothing to bound, so no timer or signal.
@@ -176,7 +177,7 @@ export class Orchestrator {
         timeoutMs: component.timeouts[hook],
         component: describeComponent(component),
         phase: hook,
-        ...(parent ? { parent } : {}),
+        ...(parent ? { parent: parent instanceof StartAbort ? parent.signal : parent } : {}),
       });
     } catch (error) {
       if (parent?.aborted && !HookTimeoutError.is(error)) {

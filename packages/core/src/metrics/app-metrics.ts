@@ -1,11 +1,11 @@
 import type { Metric, Registry } from 'prom-client';
+import { promClient } from './prom-client.js';
 import type { HealthMonitor } from '../health/health-monitor.js';
 import { isReady } from '../health/health-report.js';
 import type { LifecycleComponent } from '../lifecycle/component.js';
 import type { AppState } from '../lifecycle/events.js';
 import type { AvailabilityHistory } from './availability-history.js';
 import type { LifecycleTimings } from './lifecycle-timings.js';
-import { promClient } from './prom-client.js';
 import type { RecordedSeries } from './recorded-series.js';
 
 export interface MetricsSource {
