@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { performance } from 'node:perf_hooks';
 import { describe, it } from 'node:test';
-import { Inject, InjectPlugin, PluginUnavailableError, Service, StartupAbortedError, StartupError, type OnStop, type PreStart } from '../src/index.js';
+import { Inject, InjectPlugin, PluginUnavailableError, Service, StartupAbortedError, StartupError, type OnStart, type OnStop, type PreStart } from '../src/index.js';
 import { scripted, Recorder, testApp, type Behaviour, type ScriptedPlugin } from './support/scripted-plugin.js';
 
 const behaviour = (b: Behaviour = {}) => ({ behaviour: b, recorder: new Recorder() });
@@ -335,6 +335,22 @@ describe('lifecycle events', () => {
     // setTimeout(20) can measure as 19.x ms on performance.now(): timers round to whole ms.
     assert.ok((summary[0]!['preStartMs'] as number) >= 19);
     assert.equal(typeof summary[0]!['onStartMs'], 'number');
+    await app.stop();
+  });
+
+  it('gives a service a summary line only when it ran a start hook; the starting line lists every component', async () => {
+    @Service()
+    class Plain {}
+    @Service()
+    class Hooked implements OnStart {
+      onStart(): void {}
+    }
+    const { app, logs } = testApp({ services: [Plain, Hooked] });
+    await app.start();
+    const summary = logs.lines.filter((l) => l['msg'] === 'component started').map((l) => l['component']);
+    assert.deepEqual(summary, ['Hooked']);
+    const starting = logs.lines.find((l) => Array.isArray(l['components']));
+    assert.deepEqual([...(starting?.['components'] as string[])].sort(), ['Hooked', 'Plain']);
     await app.stop();
   });
 });

@@ -17,7 +17,12 @@ interface Span {
   last?: number;
 }
 
-/** One line per component: how long each phase took, from first attempt to success. */
+/**
+ * One line per plugin and per service that ran a start hook: how long each phase took,
+ * from first attempt to success. A service without hooks did nothing to start, and the
+ * app's "starting" line already lists it: a line of its own would say nothing, and an app
+ * of many plain services would log (and format) one for each at every start.
+ */
 export function summarizeStartup(components: readonly LifecycleComponent[], events: readonly LifecycleEvent[]): ComponentSummary[] {
   // First begin and last outcome of each component's phase, in one pass over the events.
   const spans = new Map<string, { preStart?: Span; onStart?: Span }>();
@@ -33,13 +38,20 @@ export function summarizeStartup(components: readonly LifecycleComponent[], even
     const { first, last } = spans.get(id)?.[phase] ?? {};
     return first !== undefined && last !== undefined ? Math.round((last - first) * 10) / 10 : undefined;
   };
-  return components.map((c) => ({
-    component: c.id,
-    kind: c.kind,
-    pluginType: c.pluginType,
-    status: c.availability && !c.availability.available ? 'degraded' : 'started',
-    preStartMs: span(c.id, 'preStart'),
-    onStartMs: span(c.id, 'onStart'),
-    ...(c.embedded ? { embedded: true as const } : {}),
-  }));
+  const lines: ComponentSummary[] = [];
+  for (const c of components) {
+    if (c.kind === 'service' && typeof c.instance.preStart !== 'function' && typeof c.instance.onStart !== 'function') continue;
+    const preStartMs = span(c.id, 'preStart');
+    const onStartMs = span(c.id, 'onStart');
+    lines.push({
+      component: c.id,
+      kind: c.kind,
+      pluginType: c.pluginType,
+      status: c.availability && !c.availability.available ? 'degraded' : 'started',
+      preStartMs,
+      onStartMs,
+      ...(c.embedded ? { embedded: true as const } : {}),
+    });
+  }
+  return lines;
 }
