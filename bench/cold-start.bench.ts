@@ -12,7 +12,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createScratchPostgresDatabase, createScratchRedis, createScratchVhost, freePort } from '@plinth/testkit';
 import { checkouts, compiledFixture, compileFixtures, THIS_CHECKOUT } from './compiled.js';
-import { failLoudly, median, printTable, type Row } from './lib.js';
+import { exampleStartFlags, failLoudly, median, printTable, rssMbOf, type Row } from './lib.js';
 
 const RUNS = Number(process.env['COLD_START_RUNS'] ?? 9);
 const POLL_MS = 5;
@@ -57,13 +57,6 @@ function probe(port: number): Promise<Answer | undefined> {
     req.on('timeout', () => req.destroy());
     req.on('error', () => resolve(undefined));
   });
-}
-
-function rssMbOf(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'));
-  const kb = Number(line?.match(/(\d+)\s*kB/)?.[1]);
-  if (!Number.isFinite(kb) || kb <= 0) throw new Error(`no VmRSS for pid ${pid}`);
-  return kb / 1024;
 }
 
 /** User + system CPU of a process so far, from /proc/<pid>/stat (in clock ticks, 100 per second on Linux). */
@@ -112,12 +105,6 @@ async function coldStart(side: Side): Promise<Sample> {
   } finally {
     await stop(child);
   }
-}
-
-/** The node flags of the example's start command (package.json "start"). */
-function exampleStartFlags(): string[] {
-  const manifest = JSON.parse(readFileSync(join(THIS_CHECKOUT, 'apps/example-service/package.json'), 'utf8')) as { scripts: Record<string, string> };
-  return (manifest.scripts['start'] ?? '').split(/\s+/).filter((arg) => arg.startsWith('--'));
 }
 
 async function main(): Promise<void> {

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { createRequire } from 'node:module';
 
@@ -67,4 +68,18 @@ export function get(url: string): Promise<{ status: number; body: string; header
       })
       .on('error', reject);
   });
+}
+
+/** Resident memory of a process, in MB, from /proc/<pid>/status. */
+export function rssMbOf(pid: number): number {
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'));
+  const kb = Number(line?.match(/(\d+)\s*kB/)?.[1]);
+  if (!Number.isFinite(kb) || kb <= 0) throw new Error(`no VmRSS for pid ${pid}`);
+  return kb / 1024;
+}
+
+/** The node flags of the example's start command (its package.json "start"), e.g. ["--max-semi-space-size=4"]. */
+export function exampleStartFlags(): string[] {
+  const manifest = JSON.parse(readFileSync(new URL('../apps/example-service/package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> };
+  return (manifest.scripts['start'] ?? '').split(/\s+/).filter((arg) => arg.startsWith('--'));
 }

@@ -6,23 +6,14 @@
 // sides fresh against the same real PostgreSQL, Redis and RabbitMQ, reads RSS at ready,
 // drives GET /users/:id, then reads RSS again. Rounds alternate who goes first.
 // Run: node --import tsx bench/young-generation.bench.ts
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createScratchPostgresDatabase, createScratchRedis, createScratchVhost, freePort, spawnProcess, type SpawnedProcess } from '@plinth/testkit';
-import { autocannon, failLoudly, median, printTable, type Row } from './lib.js';
+import { autocannon, exampleStartFlags, failLoudly, median, printTable, rssMbOf, type Row } from './lib.js';
 
 const APP_DIR = fileURLToPath(new URL('../apps/example-service/', import.meta.url));
 const ROUNDS = Number(process.env['YOUNG_GENERATION_ROUNDS'] ?? 5);
 const SECONDS = 5;
 const CONNECTIONS = 32;
-
-/** The node flags of the example's start command, e.g. ["--max-semi-space-size=2"]. */
-function startFlags(): string[] {
-  const manifest = JSON.parse(readFileSync(`${APP_DIR}package.json`, 'utf8')) as { scripts: Record<string, string> };
-  const flags = manifest.scripts['start']!.split(/\s+/).filter((arg) => arg.startsWith('--'));
-  if (flags.length === 0) throw new Error('the example starts without node flags: nothing to compare');
-  return flags;
-}
 
 interface Side {
   readonly subject: string;
@@ -33,11 +24,6 @@ interface Sample {
   readonly rssAtReadyMb: number;
   readonly requestsPerSecond: number;
   readonly rssAfterLoadMb: number;
-}
-
-function rssMbOf(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'));
-  return Number(line?.match(/(\d+)\s*kB/)?.[1]) / 1024;
 }
 
 async function measure(side: Side, env: Record<string, string>): Promise<Sample> {
@@ -81,7 +67,8 @@ async function main(): Promise<void> {
     EXAMPLE_SERVICE_LOG_LEVEL: 'warn',
     EXAMPLE_SERVICE_SHUTDOWN_DELAY: '0',
   };
-  const flags = startFlags();
+  const flags = exampleStartFlags();
+  if (flags.length === 0) throw new Error('the example starts without node flags: nothing to compare');
   const sides: Side[] = [
     { subject: 'node defaults', flags: [] },
     { subject: `start flags (${flags.join(' ')})`, flags },
