@@ -10,6 +10,7 @@ import { routePrefix } from '../http/route-handler.js';
 import { runBoundedSteps, type BoundedStep } from '../lifecycle/bounded-steps.js';
 import type { LifecycleEvent } from '../lifecycle/events.js';
 import type { StopReport } from '../lifecycle/orchestrator.js';
+import { StartAbort } from '../lifecycle/start-abort.js';
 import type { AppEventEmitter } from '../lifecycle/typed-emitter.js';
 import { messageOf } from '../message-of.js';
 import type { AppOptions } from './app.js';
@@ -55,8 +56,8 @@ export class AppLifecycle {
   readonly #input: LifecycleInput;
   readonly #state: AppStateMachine;
   readonly #appAbort = new AbortController();
-  readonly #startupAbort = new AbortController();
-  #startupAbortedBy: string | undefined;
+  /** Why startup was abandoned, read once the startup steps are done; the steps get its signal. */
+  readonly #startupAbort = new StartAbort<string>();
   #runtime: AppRuntime | undefined;
   #starting: Promise<void> | undefined;
   #reloader: ConfigReloader | undefined;
@@ -137,7 +138,7 @@ export class AppLifecycle {
       this.#runtime = this.#createRuntime(env);
       this.#runtime.logger.info({ components: this.#input.composition.graph.map((n) => n.id) }, `starting ${this.#name}`);
       for (const step of this.steps.startup) await step(this.#startupAbort.signal);
-      if (this.#startupAbortedBy !== undefined) this.#runtime.orchestrator.abortStart(this.#startupAbortedBy);
+      if (this.#startupAbort.reason !== undefined) this.#runtime.orchestrator.abortStart(this.#startupAbort.reason);
       await this.#runtime.orchestrator.start();
     } catch (error) {
       off();
@@ -176,7 +177,6 @@ export class AppLifecycle {
     const wasStarting = this.state === 'starting';
     if (wasStarting) {
       // Told directly, not through a signal: a start pays nothing to listen for it.
-      this.#startupAbortedBy = reason;
       this.#startupAbort.abort(reason);
       this.#runtime?.orchestrator.abortStart(reason);
     }

@@ -4,16 +4,16 @@
  * whether and why it aborted is read here without it, and `signal` is built only for a
  * hook that runs.
  */
-export class StartAbort {
+export class StartAbort<Reason = unknown> {
   readonly #controller = new AbortController();
   #aborted = false;
-  #reason: unknown;
+  #reason: Reason | undefined;
 
   get aborted(): boolean {
     return this.#aborted;
   }
 
-  get reason(): unknown {
+  get reason(): Reason | undefined {
     return this.#reason;
   }
 
@@ -22,7 +22,7 @@ export class StartAbort {
   }
 
   /** The first reason wins, as with an AbortController. */
-  abort(reason: unknown): void {
+  abort(reason: Reason): void {
     if (this.#aborted) return;
     this.#aborted = true;
     this.#reason = reason;
