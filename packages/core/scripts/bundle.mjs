@@ -27,9 +27,10 @@ const requireFromCore = createRequire(join(pkg, 'package.json'));
 // Every runtime dependency but semver, which core imports by file, lazily, only when an
 // operator names a plugin module: bundling it would make that lazy load eager.
 const NOT_VENDORED = new Set(['semver']);
-// Loaded on demand with require() (src/metrics/prom-client.ts), never imported.
-const REQUIRED_ON_DEMAND = { 'prom-client': '#vendor/prom-client.cjs' };
-const VENDORED = Object.keys(manifest.dependencies).filter((name) => !NOT_VENDORED.has(name) && !(name in REQUIRED_ON_DEMAND));
+// prom-client is loaded on demand with require() (src/metrics/prom-client.ts), never
+// imported: its vendored copy is CommonJS, at this specifier (the package's "imports").
+const PROM_CLIENT_VENDORED = '#vendor/prom-client.cjs';
+const VENDORED = Object.keys(manifest.dependencies).filter((name) => !NOT_VENDORED.has(name) && name !== 'prom-client');
 
 // One entry per subpath the package exports, so a new subpath can never ship unbundled.
 const ENTRIES = Object.values(manifest.exports)
@@ -119,7 +120,7 @@ const result = await build({
   // a source the maps would point at outside the package.
   packages: 'external',
   plugins: [redirectToVendor],
-  define: { PLINTH_PROM_CLIENT: JSON.stringify(REQUIRED_ON_DEMAND['prom-client']) },
+  define: { PLINTH_PROM_CLIENT: JSON.stringify(PROM_CLIENT_VENDORED) },
   allowOverwrite: true,
   metafile: true,
   logLevel: 'warning',
